@@ -1,0 +1,1 @@
+"""The local stack: every Soporte process on one machine, supervised by supervisord."""

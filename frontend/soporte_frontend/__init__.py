@@ -1,0 +1,1 @@
+"""Soporte's browser pages and the small server for them (static files, security headers)."""

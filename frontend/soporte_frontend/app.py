@@ -1,0 +1,68 @@
+"""Serves the two pages and their assets with strict security headers.
+
+The Content-Security-Policy allows scripts, styles and connections from this origin only:
+even if some message text were ever rendered as HTML, an injected script could not run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+STATIC = Path(__file__).parent / "static"
+VENDOR_BUILD_HINT = "run `make setup` (it copies socket.io-client from node_modules)"
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; media-src 'self' data:; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+def page(name: str) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(_: Request) -> Response:
+        return FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
+
+    return endpoint
+
+
+async def healthz(_: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(_: Request) -> Response:
+    if not (STATIC / "vendor" / "socket.io.min.js").exists():
+        return JSONResponse({"status": "unavailable", "failures": {"vendor": VENDOR_BUILD_HINT}},
+                            status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+async def add_security_headers(request: Request,
+                               call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    response = await call_next(request)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def create_app() -> Starlette:
+    return Starlette(routes=[
+        Route("/", page("login.html")),
+        Route("/soporte", page("soporte.html")),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ], middleware=[Middleware(BaseHTTPMiddleware, dispatch=add_security_headers)])

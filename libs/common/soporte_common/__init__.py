@@ -1,0 +1,1 @@
+"""The small library every Soporte service shares: what they must agree on, nothing more."""

@@ -1,0 +1,68 @@
+"""Postgres for the services that own tables: the asyncpg pool and alembic migrations.
+
+Each service keeps its own migration history (its own `alembic_version_<service>` table)
+for the tables it owns, in one shared database; a service's `migrate` command runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import pool
+from sqlalchemy.ext.asyncio import async_engine_from_config
+
+
+def sqlalchemy_url(database_url: str) -> str:
+    """alembic talks through SQLAlchemy's asyncpg dialect; the services use asyncpg directly."""
+    scheme, sep, rest = database_url.partition("://")
+    if not sep or not scheme.startswith("postgres"):
+        raise ValueError("SOPORTE_DATABASE_URL must be a postgresql:// URL")
+    return f"postgresql+asyncpg://{rest}"
+
+
+def alembic_config(migrations_dir: Path, database_url: str, version_table: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir))
+    config.set_main_option("sqlalchemy.url", sqlalchemy_url(database_url).replace("%", "%%"))
+    config.attributes["version_table"] = version_table
+    return config
+
+
+def upgrade(migrations_dir: Path, database_url: str, version_table: str) -> None:
+    command.upgrade(alembic_config(migrations_dir, database_url, version_table), "head")
+
+
+def run_migrations_online(config: Config) -> None:
+    """The body of every service's alembic `env.py`: migrate over one async connection."""
+    from alembic import context  # only importable while alembic runs env.py
+
+    def do_run(connection: object) -> None:
+        context.configure(
+            connection=connection,  # type: ignore[arg-type]
+            version_table=config.attributes["version_table"],
+            transaction_per_migration=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def run() -> None:
+        engine = async_engine_from_config(
+            config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.",
+            poolclass=pool.NullPool,
+        )
+        async with engine.connect() as connection:
+            await connection.run_sync(do_run)
+        await engine.dispose()
+
+    asyncio.run(run())
+
+
+async def create_pool(database_url: str, *, size: int) -> asyncpg.Pool:
+    pool_: asyncpg.Pool = await asyncpg.create_pool(
+        database_url, min_size=1, max_size=size, command_timeout=30,
+    )
+    return pool_

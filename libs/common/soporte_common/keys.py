@@ -1,0 +1,38 @@
+"""Every Redis key and channel name the services share, in one place."""
+
+# The message log: realtime appends, history-api's consumer group persists.
+STREAM = "mensajes"
+CONSUMER_GROUP = "history-api"
+# Entries the consumer could not store (malformed): kept for an operator, never retried.
+DEAD_LETTER_STREAM = "mensajes:rechazados"
+
+# python-socketio's AsyncRedisManager channel (rooms and emits across realtime replicas).
+SOCKETIO_CHANNEL = "socketio"
+
+# Who exists and with which role: {usuario: rol}. Auth writes it, every verifier reads it.
+USER_DIRECTORY = "soporte:usuarios"
+# Set by auth after a full directory sync; its absence (Redis lost data) triggers a resync.
+USER_DIRECTORY_SYNCED = "soporte:usuarios:sincronizado"
+
+# Channel on which auth announces a revoked session (payload: the token's jti).
+REVOCATIONS_CHANNEL = "soporte:sesiones-revocadas"
+
+
+def revoked_session(jti: str) -> str:
+    """Present while the session `jti` is revoked (expires with the token)."""
+    return f"soporte:revocada:{jti}"
+
+
+def send_rate(usuario: str) -> str:
+    """Messages `usuario` sent in the current rate-limit window."""
+    return f"soporte:ritmo:{usuario}"
+
+
+def client_message_id(usuario: str, cid: str) -> str:
+    """Remembers a client-chosen message id, so a retried send is stored once."""
+    return f"soporte:cid:{usuario}:{cid}"
+
+
+def login_failures(usuario: str) -> str:
+    """Failed logins for `usuario` in the current lockout window."""
+    return f"soporte:login-fallidos:{usuario}"

@@ -1,0 +1,133 @@
+"""The message schema every service agrees on: what a client may send, what the stream
+holds, what clients receive and the history API returns, and how message ids map.
+
+A message's id is the id Redis gave its stream entry (`<ms>-<seq>`): unique, assigned in
+the order messages were accepted, and known before anyone receives the message. Postgres
+keys rows by the same id folded into one bigint (`ms * 1_000_000 + seq`), so ordering by
+the column is ordering by acceptance.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from soporte_common.text import has_forbidden_text_chars, is_valid_username
+
+# What a customer writes to: the support team as a whole (as in the original).
+SUPPORT_TEAM = "admin"
+DEFAULT_MAX_MESSAGE_LENGTH = 4000
+_SEQ_FACTOR = 1_000_000
+
+RejectCode = Literal[
+    "invalido", "vacio", "demasiado_largo", "caracteres", "destinatario", "no_permitido",
+    "ritmo", "no_disponible",
+]
+
+REJECT_TEXTS: dict[RejectCode, str] = {
+    "invalido": "Mensaje inválido: se esperaba {para, mensaje} con texto",
+    "vacio": "El mensaje está vacío",
+    "demasiado_largo": "El mensaje supera el máximo de {max} caracteres",
+    "caracteres": "El mensaje contiene caracteres no permitidos",
+    "destinatario": "Destinatario desconocido",
+    "no_permitido": "Solo puedes escribir al equipo de soporte",
+    "ritmo": "Estás enviando demasiados mensajes; espera unos segundos",
+    "no_disponible": "No se pudo guardar el mensaje; inténtalo de nuevo",
+}
+
+
+class MessageRejectedError(Exception):
+    """A send that is refused: the sender gets {ok: false, error, codigo}."""
+
+    def __init__(self, code: RejectCode, *, max_length: int = DEFAULT_MAX_MESSAGE_LENGTH) -> None:
+        self.code = code
+        self.text = REJECT_TEXTS[code].replace("{max}", str(max_length))
+        super().__init__(self.text)
+
+    def ack(self) -> dict[str, object]:
+        return {"ok": False, "error": self.text, "codigo": self.code}
+
+
+class SendRequest(BaseModel):
+    """A validated `mensaje_privado` payload."""
+
+    para: str
+    mensaje: str
+    cid: str | None = None  # optional client id: a retried send is stored once
+
+
+def parse_send_request(payload: object, *, max_length: int) -> SendRequest:
+    """Validate a client's `mensaje_privado` payload or raise MessageRejectedError."""
+    if not isinstance(payload, dict):
+        raise MessageRejectedError("invalido")
+    para, mensaje, cid = payload.get("para"), payload.get("mensaje"), payload.get("cid")
+    if not isinstance(para, str) or not isinstance(mensaje, str):
+        raise MessageRejectedError("invalido")
+    if cid is not None and not (isinstance(cid, str) and 0 < len(cid) <= 64 and cid.isascii()):
+        raise MessageRejectedError("invalido")
+    if not mensaje.strip():
+        raise MessageRejectedError("vacio")
+    if len(mensaje) > max_length:
+        raise MessageRejectedError("demasiado_largo", max_length=max_length)
+    if has_forbidden_text_chars(mensaje):
+        raise MessageRejectedError("caracteres")
+    if not is_valid_username(para):
+        raise MessageRejectedError("destinatario")
+    return SendRequest(para=para, mensaje=mensaje, cid=cid)
+
+
+class Message(BaseModel):
+    """A message as clients receive it (`mensaje_recibido`) and the history API returns it."""
+
+    id: str
+    de: str
+    para: str
+    mensaje: str
+    fecha: str
+
+
+class StreamEntry(BaseModel):
+    """The fields of a `mensajes` stream entry (the id is the entry's own id)."""
+
+    de: str
+    nombre: str  # the sender's display name, for the agents' conversation list
+    para: str
+    conversacion: str  # the customer whose conversation this is
+    mensaje: str
+    fecha: str
+
+    def fields(self) -> list[str]:
+        """Flattened field/value pairs, in the order XADD takes them."""
+        out: list[str] = []
+        for name, value in self.model_dump().items():
+            out += [name, value]
+        return out
+
+    @classmethod
+    def from_redis(cls, fields: dict[bytes, bytes]) -> StreamEntry:
+        return cls.model_validate({k.decode(): v.decode() for k, v in fields.items()})
+
+
+def conversation_of(de: str, rol: str, para: str) -> str:
+    """A conversation is named after its customer: the sender, unless an agent wrote."""
+    return para if rol == "admin" else de
+
+
+def now_iso() -> str:
+    """The server timestamp messages carry: ISO 8601, UTC, millisecond precision."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def stream_id_to_db(message_id: str) -> int:
+    """`1764120000000-3` -> 1764120000000000003; raises ValueError on anything else."""
+    ms, sep, seq = message_id.partition("-")
+    if not sep or not ms.isdigit() or not seq.isdigit() or int(seq) >= _SEQ_FACTOR:
+        raise ValueError(f"not a message id: {message_id!r}")
+    return int(ms) * _SEQ_FACTOR + int(seq)
+
+
+def db_id_to_stream(value: int) -> str:
+    ms, seq = divmod(value, _SEQ_FACTOR)
+    return f"{ms}-{seq}"

@@ -1,0 +1,25 @@
+"""One way to open Redis: bounded timeouts (a hung Redis becomes an error the caller can
+report, not a hung request) and a few quick retries across a reconnect."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+
+def connect_redis(
+    url: str, *, socket_timeout: float = 5.0, max_connections: int = 64, retries: int = 2
+) -> Redis:
+    """`retries=0` for commands that must not run twice (a timed-out write may have landed)."""
+    return Redis.from_url(
+        url,
+        socket_timeout=socket_timeout,
+        socket_connect_timeout=2.0,
+        health_check_interval=15,
+        max_connections=max_connections,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=retries),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )

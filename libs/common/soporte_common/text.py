@@ -1,0 +1,45 @@
+"""Which characters Soporte accepts in names and in message text.
+
+Message text may hold anything a person can type (it is always rendered as text), but not
+NUL or other C0/C1 control characters (Postgres refuses NUL; the rest are invisible tricks)
+and not lone surrogates (they cannot be encoded as UTF-8 and would poison the pipeline).
+Names are stricter: no format characters either, so a bidi override cannot disguise one.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Lowercase ASCII: usernames appear in room names, URLs and logs.
+USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,31}$"
+_USERNAME = re.compile(USERNAME_PATTERN)
+NAME_MAX_LENGTH = 64
+_ALLOWED_CONTROLS = {"\n", "\t", "\r"}
+
+
+def is_valid_username(value: object) -> bool:
+    return isinstance(value, str) and _USERNAME.fullmatch(value) is not None
+
+
+def has_forbidden_text_chars(text: str) -> bool:
+    """True if `text` holds a control character (other than newline/tab) or a surrogate."""
+    for ch in text:
+        category = unicodedata.category(ch)
+        if (category == "Cc" and ch not in _ALLOWED_CONTROLS) or category == "Cs":
+            return True
+    return False
+
+
+def clean_display_name(value: str) -> str:
+    """Normalise a display name or raise ValueError saying what is wrong with it."""
+    name = unicodedata.normalize("NFC", value).strip()
+    if not name:
+        raise ValueError("el nombre no puede estar vacío")
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValueError(f"el nombre admite como máximo {NAME_MAX_LENGTH} caracteres")
+    # Cc: control characters; Cf: format characters (bidi overrides, zero-width joiners...);
+    # Cs/Co/Cn: surrogates, private use, unassigned. Zl/Zp: line and paragraph separators.
+    if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"} for ch in name):
+        raise ValueError("el nombre contiene caracteres de control o de dirección de texto")
+    return name

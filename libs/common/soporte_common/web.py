@@ -1,0 +1,128 @@
+"""FastAPI helpers shared by the HTTP services (auth, history-api): cookie authentication
+as a dependency, one JSON error shape (`{"error": ...}`), health and metrics routes.
+
+Each service keeps what it needs in its lifespan state; the dependencies here read the
+`guard` (a SessionGuard) from it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
+from redis.exceptions import RedisError
+
+from soporte_common.tokens import COOKIE_NAME, Claims, InvalidTokenError, SessionGuard
+
+NOT_AUTHENTICATED = "No autenticado"
+INVALID_TOKEN = "Token inválido"
+ADMINS_ONLY = "Solo administradores"
+
+HTTP_LATENCY = Histogram(
+    "soporte_http_request_duration_seconds",
+    "HTTP request latency by route and status.",
+    ["method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+
+
+def token_from_request(request: Request) -> str | None:
+    """The session token: the `token` cookie, or `Authorization: Bearer` for scripts."""
+    token = request.cookies.get(COOKIE_NAME)
+    if token:
+        return token
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value if scheme.lower() == "bearer" and value else None
+
+
+async def current_claims(request: Request) -> Claims:
+    token = token_from_request(request)
+    if token is None:
+        raise HTTPException(401, NOT_AUTHENTICATED)
+    guard: SessionGuard = request.state.guard
+    try:
+        return await guard.verify(token)
+    except InvalidTokenError as exc:
+        raise HTTPException(401, INVALID_TOKEN) from exc
+    except RedisError as exc:
+        raise HTTPException(503, "Servicio no disponible; inténtalo de nuevo") from exc
+
+
+async def admin_claims(claims: Annotated[Claims, Depends(current_claims)]) -> Claims:
+    if claims.rol != "admin":
+        raise HTTPException(403, ADMINS_ONLY)
+    return claims
+
+
+CurrentUser = Annotated[Claims, Depends(current_claims)]
+CurrentAdmin = Annotated[Claims, Depends(admin_claims)]
+
+ReadinessCheck = Callable[[Request], Awaitable[None]]
+
+
+def install_common(app: FastAPI, *, readiness: dict[str, ReadinessCheck]) -> None:
+    """The parts every HTTP service has: error shape, latency metric, health, metrics."""
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code,
+                            headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"campo": ".".join(str(p) for p in err["loc"][1:]), "problema": err["msg"]}
+            for err in exc.errors()
+        ]
+        return JSONResponse({"error": "Datos inválidos", "detalles": details}, status_code=422)
+
+    @app.middleware("http")
+    async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]
+                       ) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        HTTP_LATENCY.labels(request.method, path, str(response.status_code)).observe(
+            time.perf_counter() - start
+        )
+        return response
+
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/healthz")
+    async def liveness() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readiness_route(request: Request) -> JSONResponse:
+        failures: dict[str, str] = {}
+        for name, check in readiness.items():
+            try:
+                await check(request)
+            except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+                failures[name] = f"{type(exc).__name__}: {exc}"
+        if failures:
+            return JSONResponse({"status": "unavailable", "failures": failures}, 503)
+        return JSONResponse({"status": "ready"})
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    app.include_router(router)
+
+
+async def redis_ready(request: Request) -> None:
+    await request.state.redis.ping()
+
+
+async def postgres_ready(request: Request) -> None:
+    async with request.state.db.acquire() as conn:
+        await conn.fetchval("SELECT 1")
+

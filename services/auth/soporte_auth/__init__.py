@@ -1,0 +1,1 @@
+"""Soporte auth: registers customers, logs people in and out, issues the session cookie."""

@@ -1,0 +1,73 @@
+"""`soporte-auth`: serve the API, migrate its tables, add an agent account."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from pathlib import Path
+
+from soporte_common import database
+from soporte_common.logging import configure_logging
+from soporte_common.redis_client import connect_redis
+from soporte_common.text import clean_display_name, is_valid_username
+from soporte_common.serving import serve
+from soporte_auth.app import create_app, ensure_account
+from soporte_auth.settings import AuthSettings
+from soporte_auth.users import UserStore
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+VERSION_TABLE = "alembic_version_auth"
+
+
+async def _create_admin(settings: AuthSettings, usuario: str, nombre: str, password: str) -> int:
+    db = await database.create_pool(settings.database_url.get_secret_value(), size=1)
+    redis = connect_redis(settings.redis_url)
+    try:
+        users = UserStore(db, redis)
+        if await users.get(usuario) is not None:
+            print(f"soporte-auth: the account {usuario!r} already exists", file=sys.stderr)
+            return 1
+        await ensure_account(users, usuario, nombre, "admin", password)
+        print(f"agent account {usuario!r} created")
+        return 0
+    finally:
+        await redis.aclose()
+        await db.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="soporte-auth", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve_cmd = sub.add_parser("serve", help="serve the auth API")
+    serve_cmd.add_argument("--port", type=int, default=8082)
+    sub.add_parser("migrate", help="bring the auth tables to the latest schema")
+    admin = sub.add_parser(
+        "create-admin",
+        help="add an agent account (password from SOPORTE_NEW_ADMIN_PASSWORD or a prompt)",
+    )
+    admin.add_argument("usuario")
+    admin.add_argument("--nombre", default=None, help="display name (default: the username)")
+    args = parser.parse_args(argv)
+
+    settings = AuthSettings()
+    configure_logging("auth", level=settings.log_level, fmt=settings.log_format)
+    if args.command == "serve":
+        serve(create_app, host=settings.bind_host, port=args.port)
+        return 0
+    if args.command == "migrate":
+        database.upgrade(MIGRATIONS, settings.database_url.get_secret_value(), VERSION_TABLE)
+        return 0
+    if not is_valid_username(args.usuario):
+        parser.error("usuario: 2-32 characters of a-z 0-9 . _ - (starting with a letter/digit)")
+    nombre = clean_display_name(args.nombre or args.usuario)
+    password = os.environ.get("SOPORTE_NEW_ADMIN_PASSWORD") or getpass.getpass("Password: ")
+    if len(password) < 8:
+        parser.error("the password needs at least 8 characters")
+    return asyncio.run(_create_admin(settings, args.usuario, nombre, password))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

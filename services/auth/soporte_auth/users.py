@@ -1,0 +1,81 @@
+"""Accounts: the `usuarios` table (the truth) and the Redis user directory (a copy every
+other service reads to check roles and recipients without touching Postgres)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import asyncpg
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from soporte_common import keys
+from soporte_common.logging import get_logger
+from soporte_common.tokens import Rol
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class User:
+    usuario: str
+    nombre: str
+    rol: Rol
+    password_hash: str
+
+    def public(self) -> dict[str, str]:
+        return {"usuario": self.usuario, "nombre": self.nombre, "rol": self.rol}
+
+
+class UserStore:
+    def __init__(self, db: asyncpg.Pool, redis: Redis) -> None:
+        self.db = db
+        self.redis = redis
+
+    async def get(self, usuario: str) -> User | None:
+        row = await self.db.fetchrow(
+            "SELECT usuario, nombre, rol, password_hash FROM usuarios WHERE usuario = $1",
+            usuario,
+        )
+        return User(**row) if row else None
+
+    async def create(self, usuario: str, nombre: str, rol: Rol, password_hash: str) -> bool:
+        """Insert a user; False if the username is taken. The directory follows."""
+        created = await self.db.fetchval(
+            """INSERT INTO usuarios (usuario, nombre, rol, password_hash)
+               VALUES ($1, $2, $3, $4) ON CONFLICT (usuario) DO NOTHING RETURNING true""",
+            usuario, nombre, rol, password_hash,
+        )
+        if created:
+            await self.publish(usuario, rol)
+        return bool(created)
+
+    async def set_password_hash(self, usuario: str, password_hash: str) -> None:
+        await self.db.execute(
+            "UPDATE usuarios SET password_hash = $2 WHERE usuario = $1", usuario, password_hash
+        )
+
+    async def publish(self, usuario: str, rol: Rol) -> None:
+        await self.redis.hset(keys.USER_DIRECTORY, usuario, rol)
+
+    async def sync_directory(self) -> int:
+        """Copy every account's role to the directory (after Redis lost its data)."""
+        rows = await self.db.fetch("SELECT usuario, rol FROM usuarios")
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for row in rows:
+                pipe.hset(keys.USER_DIRECTORY, row["usuario"], row["rol"])
+            pipe.set(keys.USER_DIRECTORY_SYNCED, 1)
+            await pipe.execute()
+        return len(rows)
+
+    async def keep_directory_synced(self, every_seconds: float = 5.0) -> None:
+        """Background task: resync whenever the marker is gone (Redis restarted empty)."""
+        while True:
+            try:
+                if not await self.redis.exists(keys.USER_DIRECTORY_SYNCED):
+                    count = await self.sync_directory()
+                    log.info("user directory synced", users=count)
+            except (RedisError, OSError, asyncpg.PostgresError) as exc:
+                log.warning("user directory sync failed; will retry", error=str(exc))
+            await asyncio.sleep(every_seconds)

@@ -1,0 +1,76 @@
+"""The history-api's app factory: the endpoints, and the stream consumer in the background."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import TypedDict
+
+import asyncpg
+from fastapi import FastAPI, Request
+from redis.asyncio import Redis
+
+from soporte_common.database import create_pool
+from soporte_common.redis_client import connect_redis
+from soporte_common.tokens import SessionGuard, TokenCodec
+from soporte_common.web import install_common, postgres_ready, redis_ready
+from soporte_history.consumer import StreamConsumer, stream_status
+from soporte_history.routes import router
+from soporte_history.settings import HistorySettings
+
+
+class State(TypedDict):
+    settings: HistorySettings
+    db: asyncpg.Pool
+    redis: Redis
+    guard: SessionGuard
+    consumer_task: asyncio.Task[None]
+
+
+async def consumer_alive(request: Request) -> None:
+    task: asyncio.Task[None] = request.state.consumer_task
+    if task.done():
+        raise RuntimeError("the stream consumer stopped")
+
+
+def create_app(settings: HistorySettings | None = None, *, port: int = 8083) -> FastAPI:
+    settings = settings or HistorySettings()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[State]:
+        db = await create_pool(settings.database_url.get_secret_value(),
+                               size=settings.database_pool_size)
+        redis = connect_redis(settings.redis_url)
+        codec = TokenCodec(settings.jwt_secret.get_secret_value(),
+                           [s.get_secret_value() for s in settings.jwt_previous_secrets])
+        consumer = StreamConsumer(redis, db, name=settings.consumer(port),
+                                  batch=settings.consumer_batch,
+                                  claim_idle_ms=settings.claim_idle_ms)
+        task = asyncio.create_task(consumer.run(), name="stream-consumer")
+        try:
+            yield State(settings=settings, db=db, redis=redis,
+                        guard=SessionGuard(codec, redis), consumer_task=task)
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+            await redis.aclose()
+            await db.close()
+
+    app = FastAPI(title="Soporte history-api", lifespan=lifespan, docs_url="/api/docs",
+                  openapi_url="/api/openapi.json", redoc_url=None)
+    install_common(app, readiness={"redis": redis_ready, "postgres": postgres_ready,
+                                   "consumer": consumer_alive})
+
+    @app.get("/stream", include_in_schema=False)
+    async def stream(request: Request) -> dict[str, object]:
+        """The persistence backlog as numbers (operators, tests): internal port only."""
+        status = await stream_status(request.state.redis)
+        return {"length": status.length, "pending": status.pending,
+                "last_generated": status.last_generated,
+                "last_delivered": status.last_delivered,
+                "oldest_pending": status.oldest_pending}
+
+    app.include_router(router)
+    return app

@@ -1,0 +1,298 @@
+"""The consumer group that moves every accepted message from the Redis stream to Postgres.
+
+Guarantees (see docs/guarantees.md):
+- an entry is acknowledged only after the transaction that stored it committed, so a crash
+  anywhere leaves it pending, and it is read again (by this consumer on restart, or claimed
+  by another after `claim_idle_ms`);
+- storing is idempotent on the message id, so reading an entry twice stores it once;
+- the stream is trimmed only below the oldest entry that is pending or not yet delivered,
+  so trimming never drops a message the group has not acknowledged;
+- a malformed entry goes to a dead-letter stream instead of blocking the group forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+from prometheus_client import Counter, Gauge, Histogram
+from pydantic import ValidationError
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+from tenacity import RetryCallState, retry, retry_if_exception_type, wait_exponential
+
+from soporte_common import keys
+from soporte_common.logging import get_logger
+from soporte_common.messages import StreamEntry, db_id_to_stream, stream_id_to_db
+
+log = get_logger(__name__)
+
+PERSISTED = Counter("soporte_messages_persisted_total", "Messages stored in Postgres.")
+DEAD_LETTERED = Counter(
+    "soporte_messages_dead_lettered_total", "Stream entries that could not be stored."
+)
+PERSIST_LATENCY = Histogram(
+    "soporte_persist_latency_seconds", "From acceptance by realtime to commit in Postgres.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+BATCH_SIZE = Histogram(
+    "soporte_consumer_batch_size", "Entries stored per transaction.",
+    buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000),
+)
+STREAM_LENGTH = Gauge("soporte_stream_length", "Entries in the stream (unacknowledged backlog).")
+STREAM_PENDING = Gauge("soporte_stream_pending", "Entries delivered to a consumer, not yet acked.")
+
+INSERT_BATCH = """
+WITH batch AS (
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
+                         $6::timestamptz[], $7::text[])
+        AS b(id, conversacion, de_usuario, para_usuario, mensaje, fecha, nombre)
+), inserted AS (
+    INSERT INTO mensajes (id, conversacion, de_usuario, para_usuario, mensaje, fecha)
+    SELECT id, conversacion, de_usuario, para_usuario, mensaje, fecha FROM batch
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
+), latest AS (
+    SELECT DISTINCT ON (conversacion) * FROM batch ORDER BY conversacion, id DESC
+)
+INSERT INTO conversaciones AS c (usuario, nombre, ultimo_id, ultimo_de, ultimo_mensaje,
+                                 ultima_fecha)
+SELECT conversacion, CASE WHEN de_usuario = conversacion THEN nombre END, id, de_usuario,
+       mensaje, fecha
+FROM latest
+ON CONFLICT (usuario) DO UPDATE SET
+    nombre = COALESCE(EXCLUDED.nombre, c.nombre),
+    ultimo_id = EXCLUDED.ultimo_id,
+    ultimo_de = EXCLUDED.ultimo_de,
+    ultimo_mensaje = EXCLUDED.ultimo_mensaje,
+    ultima_fecha = EXCLUDED.ultima_fecha
+WHERE EXCLUDED.ultimo_id > c.ultimo_id
+"""
+
+RawEntry = tuple[bytes, dict[bytes, bytes] | None]
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    id: int
+    entry: StreamEntry
+    fecha: datetime
+
+
+@dataclass(frozen=True)
+class StreamStatus:
+    length: int
+    pending: int
+    last_generated: str
+    last_delivered: str
+    oldest_pending: str | None
+
+
+def _id_key(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+async def ensure_group(redis: Redis) -> None:
+    try:
+        await redis.xgroup_create(keys.STREAM, keys.CONSUMER_GROUP, id="0", mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+async def stream_status(redis: Redis) -> StreamStatus:
+    """One round trip: how far the group is behind the stream."""
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.xinfo_stream(keys.STREAM)
+        pipe.xinfo_groups(keys.STREAM)
+        pipe.xpending(keys.STREAM, keys.CONSUMER_GROUP)
+        info, groups, pending = await pipe.execute()
+    group = next((g for g in groups if g["name"].decode() == keys.CONSUMER_GROUP), None)
+    if group is None:
+        raise ResponseError("the consumer group does not exist yet")
+    return StreamStatus(
+        length=int(info["length"]),
+        pending=int(pending["pending"]),
+        last_generated=info["last-generated-id"].decode(),
+        last_delivered=group["last-delivered-id"].decode(),
+        oldest_pending=pending["min"].decode() if pending["pending"] else None,
+    )
+
+
+async def wait_until_settled(redis: Redis, timeout: float) -> bool:
+    """Wait until everything accepted before this call is in Postgres (or give up)."""
+    deadline = time.monotonic() + timeout
+    target: tuple[int, int] | None = None
+    delay = 0.005
+    while True:
+        try:
+            status = await stream_status(redis)
+        except ResponseError:
+            if not await redis.exists(keys.STREAM):
+                return True  # nothing was ever sent
+            status = None
+        if status is not None:
+            target = target or _id_key(status.last_generated)
+            delivered = _id_key(status.last_delivered) >= target
+            oldest_pending = status.oldest_pending
+            if delivered and (oldest_pending is None or _id_key(oldest_pending) > target):
+                return True
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
+def _log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    log.warning("retrying after an error", call=getattr(state.fn, "__name__", "?"),
+                attempt=state.attempt_number, error=str(error))
+
+
+# Redis briefly gone (restart, failover): wait and try again, for as long as it takes.
+redis_retry = retry(
+    retry=retry_if_exception_type((RedisError, OSError)),
+    wait=wait_exponential(multiplier=0.05, max=2), before_sleep=_log_retry,
+)
+# Postgres down or restarting: keep the batch (nothing is acked), try again.
+postgres_retry = retry(
+    retry=retry_if_exception_type(
+        (asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError,
+         asyncpg.InterfaceError, OSError, TimeoutError)
+    ),
+    wait=wait_exponential(multiplier=0.1, max=2), before_sleep=_log_retry,
+)
+
+
+class StreamConsumer:
+    def __init__(self, redis: Redis, db: asyncpg.Pool, *, name: str, batch: int,
+                 claim_idle_ms: int) -> None:
+        self.redis = redis
+        self.db = db
+        self.name = name
+        self.batch = batch
+        self.claim_idle_ms = claim_idle_ms
+
+    async def run(self) -> None:
+        """Forever: own pending entries first, then new ones, claiming dead consumers' too."""
+        log.info("consumer starting", consumer=self.name)
+        await redis_retry(ensure_group)(self.redis)
+        await self._drain_own_pending()
+        last_claim = 0.0
+        while True:
+            try:
+                if time.monotonic() - last_claim > self.claim_idle_ms / 2000:
+                    last_claim = time.monotonic()
+                    await self._claim_abandoned()
+                    await self.trim()
+                response = await self.redis.xreadgroup(
+                    keys.CONSUMER_GROUP, self.name, {keys.STREAM: ">"}, count=self.batch,
+                    block=1000,
+                )
+                for _, entries in response or []:
+                    await self.process(entries)
+            except (RedisError, OSError) as exc:
+                log.warning("stream unavailable; retrying", error=str(exc))
+                await asyncio.sleep(0.5)
+                await redis_retry(ensure_group)(self.redis)
+            except Exception:
+                # Last resort: a consumer that dies silently stops persistence for everyone.
+                log.exception("unexpected consumer error; continuing")
+                await asyncio.sleep(1)
+
+    async def _drain_own_pending(self) -> None:
+        while True:
+            response = await redis_retry(self.redis.xreadgroup)(
+                keys.CONSUMER_GROUP, self.name, {keys.STREAM: "0"}, count=self.batch,
+            )
+            entries = response[0][1] if response else []
+            if not entries:
+                return
+            log.info("re-reading own pending entries", count=len(entries))
+            await self.process(entries)
+
+    async def _claim_abandoned(self) -> None:
+        start: bytes | str = "0-0"
+        while True:
+            result = await self.redis.xautoclaim(
+                keys.STREAM, keys.CONSUMER_GROUP, self.name, self.claim_idle_ms,
+                start_id=start, count=self.batch,
+            )
+            start, entries = result[0], result[1]
+            if entries:
+                log.info("claimed abandoned entries", count=len(entries))
+                await self.process(entries)
+            if start in (b"0-0", "0-0"):
+                return
+
+    async def process(self, entries: list[RawEntry]) -> None:
+        rows: list[StoredRow] = []
+        rejected: list[RawEntry] = []
+        for entry_id, fields in entries:
+            if fields is None:  # trimmed away while pending: nothing left to store
+                continue
+            try:
+                entry = StreamEntry.from_redis(fields)
+                rows.append(StoredRow(stream_id_to_db(entry_id.decode()), entry,
+                                      datetime.fromisoformat(entry.fecha)))
+            except (ValidationError, ValueError, UnicodeDecodeError) as exc:
+                log.error("malformed stream entry; dead-lettered",
+                          message_id=entry_id.decode(), error=str(exc))
+                rejected.append((entry_id, fields))
+        if rows:
+            rejected += await self._store(rows)
+        await redis_retry(self._ack)([entry_id for entry_id, _ in entries], rejected)
+        now = time.time()
+        for row in rows:
+            PERSIST_LATENCY.observe(max(0.0, now - row.fecha.timestamp()))
+        PERSISTED.inc(len(rows))
+        BATCH_SIZE.observe(len(rows))
+
+    async def _store(self, rows: list[StoredRow]) -> list[RawEntry]:
+        """Store the batch in one statement; returns the entries Postgres refused."""
+        try:
+            await postgres_retry(self._insert)(rows)
+            return []
+        except asyncpg.PostgresError as exc:
+            if len(rows) == 1:
+                row = rows[0]
+                log.error("postgres refused a message; dead-lettered",
+                          message_id=db_id_to_stream(row.id), error=str(exc))
+                return [(db_id_to_stream(row.id).encode(),
+                         {k.encode(): v.encode() for k, v in row.entry.model_dump().items()})]
+            # One bad row must not hold back the rest: store them one by one.
+            refused: list[RawEntry] = []
+            for row in rows:
+                refused += await self._store([row])
+            return refused
+
+    async def _insert(self, rows: list[StoredRow]) -> None:
+        await self.db.execute(
+            INSERT_BATCH,
+            [r.id for r in rows], [r.entry.conversacion for r in rows],
+            [r.entry.de for r in rows], [r.entry.para for r in rows],
+            [r.entry.mensaje for r in rows], [r.fecha for r in rows],
+            [r.entry.nombre for r in rows],
+        )
+        for row in rows:
+            log.debug("message stored", message_id=db_id_to_stream(row.id))
+
+    async def _ack(self, entry_ids: list[bytes], rejected: list[RawEntry]) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for entry_id, fields in rejected:
+                pipe.xadd(keys.DEAD_LETTER_STREAM, {b"id": entry_id, **(fields or {})})
+            pipe.xack(keys.STREAM, keys.CONSUMER_GROUP, *entry_ids)
+            await pipe.execute()
+        DEAD_LETTERED.inc(len(rejected))
+
+    async def trim(self) -> None:
+        """Drop acknowledged entries: everything older than the oldest unacked one."""
+        status = await stream_status(self.redis)
+        keep_from = status.oldest_pending or status.last_delivered
+        await self.redis.xtrim(keys.STREAM, minid=keep_from, approximate=True)
+        STREAM_LENGTH.set(status.length)
+        STREAM_PENDING.set(status.pending)

@@ -1,0 +1,123 @@
+"""The history endpoints of the contract (cookie-authenticated JSON)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import asyncpg
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from pydantic import BaseModel
+
+from soporte_common.messages import stream_id_to_db
+from soporte_common.text import USERNAME_PATTERN
+from soporte_common.web import CurrentAdmin, CurrentUser
+from soporte_history import queries
+from soporte_history.consumer import wait_until_settled
+from soporte_history.settings import HistorySettings
+
+router = APIRouter(prefix="/api")
+
+PAGE_DEFAULT = 50
+PAGE_MAX = 200
+MessageIdParam = Query(pattern=r"^\d{1,15}-\d{1,6}$", description="a message id, e.g. 1764120000000-0")
+
+
+def _id(value: str | None) -> int | None:
+    return stream_id_to_db(value) if value is not None else None
+
+
+async def settled_db(request: Request) -> asyncpg.Pool:
+    """The pool, once everything accepted before this request is stored: a client that
+    reads history right after (re)connecting its socket misses nothing in between."""
+    settings: HistorySettings = request.state.settings
+    if not await wait_until_settled(request.state.redis, settings.settle_timeout_seconds):
+        raise HTTPException(
+            503, "El historial se está poniendo al día; inténtalo en unos segundos",
+            headers={"Retry-After": "2"},
+        )
+    db: asyncpg.Pool = request.state.db
+    return db
+
+
+SettledDb = Annotated[asyncpg.Pool, Depends(settled_db)]
+
+
+class PageQuery(BaseModel):
+    limit: int = PAGE_DEFAULT
+    before: str | None = None
+    after: str | None = None
+
+
+def page_query(
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
+    before: Annotated[str | None, MessageIdParam] = None,
+    after: Annotated[str | None, MessageIdParam] = None,
+) -> PageQuery:
+    if before is not None and after is not None:
+        raise HTTPException(400, "Usa before o after, no los dos")
+    return PageQuery(limit=limit, before=before, after=after)
+
+
+Paging = Annotated[PageQuery, Depends(page_query)]
+
+
+async def _page(db: asyncpg.Pool, conversacion: str, paging: PageQuery) -> dict[str, object]:
+    page = await queries.conversation_page(
+        db, conversacion, limit=paging.limit, before=_id(paging.before), after=_id(paging.after),
+    )
+    return page.body()
+
+
+@router.get("/mensajes/mios")
+async def own_conversation(claims: CurrentUser, paging: Paging, db: SettledDb
+                           ) -> dict[str, object]:
+    """The caller's conversation with support, oldest first."""
+    return await _page(db, claims.user, paging)
+
+
+@router.get("/mensajes")
+async def customer_conversation(
+    _: CurrentAdmin, con: Annotated[str, Query(pattern=USERNAME_PATTERN)], paging: Paging,
+    db: SettledDb,
+) -> dict[str, object]:
+    """Agents only: one customer's conversation, oldest first."""
+    return await _page(db, con, paging)
+
+
+@router.get("/usuarios-conversaciones")
+async def conversation_list(
+    claims: CurrentAdmin, db: SettledDb,
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
+    before: Annotated[str | None, MessageIdParam] = None,
+    q: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, object]:
+    """Agents only: customers with messages, newest activity first, with unread counts."""
+    pattern = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") if q else None
+    items, more = await queries.conversation_list(
+        db, claims.user, limit=limit, before=_id(before), prefix=pattern,
+    )
+    return {"conversaciones": items, "hay_mas": more}
+
+
+class ReadMark(BaseModel):
+    hasta: str
+    con: str | None = None
+
+
+@router.post("/mensajes/leidos", status_code=status.HTTP_204_NO_CONTENT)
+async def mark_read(body: ReadMark, claims: CurrentUser, request: Request) -> Response:
+    """Remember that the caller has read a conversation up to `hasta` (for unread counts)."""
+    try:
+        hasta = stream_id_to_db(body.hasta)
+    except ValueError as exc:
+        raise HTTPException(422, "hasta no es un id de mensaje") from exc
+    if claims.rol == "admin":
+        if body.con is None:
+            raise HTTPException(422, "Indica la conversación (con)")
+        conversacion = body.con
+    elif body.con not in (None, claims.user):
+        raise HTTPException(403, "Solo puedes marcar tu propia conversación")
+    else:
+        conversacion = claims.user
+    await queries.mark_read(request.state.db, claims.user, conversacion, hasta)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

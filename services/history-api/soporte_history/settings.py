@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+import socket
+
+from soporte_common.settings import DatabaseSettings
+
+
+class HistorySettings(DatabaseSettings):
+    # The consumer's name in the group; stable across restarts so it re-reads its own
+    # pending entries first. Defaults to <host>-<port>.
+    consumer_name: str | None = None
+    consumer_batch: int = 1000
+    # Entries pending this long on another (dead) consumer are claimed.
+    claim_idle_ms: int = 10_000
+    # How long a history read waits for the consumer to store what was already accepted.
+    settle_timeout_seconds: float = 5.0
+
+    def consumer(self, port: int) -> str:
+        return self.consumer_name or f"{socket.gethostname()}-{port}"

@@ -1,0 +1,1 @@
+"""Soporte realtime: authenticated Socket.IO connections, message acceptance and delivery."""

@@ -1,0 +1,127 @@
+"""Accepting a message: one atomic step in Redis.
+
+One Lua script checks the sender's rate, the recipient, a retried client id; appends the
+message to the `mensajes` stream (which gives it its id); and publishes the emit on the
+Socket.IO channel. Because append and publish happen in one atomic step, every replica
+receives emits in exactly the order the stream holds them: all receivers see the messages
+of a conversation in the order they were accepted, and the append always precedes the emit.
+
+The emit is published in python-socketio's pub/sub message format with a `host_id` that no
+replica has, so every replica (the sender's included) delivers it from the channel, in
+channel order, rather than delivering locally first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+from redis.asyncio import Redis
+
+from soporte_common import keys
+from soporte_common.messages import (
+    SUPPORT_TEAM,
+    MessageRejectedError,
+    SendRequest,
+    StreamEntry,
+    conversation_of,
+    now_iso,
+)
+from soporte_common.tokens import Claims
+
+RECEIVED_EVENT = "mensaje_recibido"
+ADMINS_ROOM = "admins"
+STREAM_HOST_ID = "stream"  # not any replica's host_id: every replica handles the emit
+
+# KEYS: 1 stream, 2 sender's rate counter, 3 user directory, 4 client id key
+# ARGV: 1 channel, 2 rate limit, 3 window ms, 4 check recipient (1/0), 5 recipient,
+#       6 client id ttl s (0 = no client id), 7 payload head, 8 payload tail, 9 fecha,
+#       10.. entry fields
+ACCEPT_SCRIPT = """
+if ARGV[4] == '1' and redis.call('HGET', KEYS[3], ARGV[5]) ~= 'user' then
+  return {'destinatario'}
+end
+if ARGV[6] ~= '0' then
+  local seen = redis.call('GET', KEYS[4])
+  if seen then return {'repetido', seen} end
+end
+local sent = redis.call('INCR', KEYS[2])
+if sent == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
+if sent > tonumber(ARGV[2]) then return {'ritmo'} end
+local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 10))
+if ARGV[6] ~= '0' then redis.call('SET', KEYS[4], id .. ' ' .. ARGV[9], 'EX', ARGV[6]) end
+redis.call('PUBLISH', ARGV[1], ARGV[7] .. '"' .. id .. '"' .. ARGV[8])
+return {'ok', id}
+"""
+
+_ID_PLACEHOLDER = "\x00"  # refused in message text, so it occurs once in the payload
+_PLACEHOLDER_JSON = orjson.dumps(_ID_PLACEHOLDER)
+
+
+def rooms_for(sender: Claims, para: str) -> list[str]:
+    """The recipient, every agent, and the sender's own other tabs; a socket in several of
+    these rooms still receives the message once (python-socketio merges room lists)."""
+    if sender.rol == "admin":
+        return [f"user:{para}", ADMINS_ROOM]
+    return [f"user:{para}", ADMINS_ROOM, f"user:{sender.user}"]
+
+
+def emit_payload(rooms: list[str], message: dict[str, str]) -> tuple[bytes, bytes]:
+    """The pub/sub message, split where the stream id goes (the script inserts it)."""
+    encoded = orjson.dumps({
+        "method": "emit", "event": RECEIVED_EVENT, "data": [message], "binary": False,
+        "namespace": "/", "room": rooms, "skip_sid": None, "callback": None,
+        "host_id": STREAM_HOST_ID,
+    })
+    head, tail = encoded.split(_PLACEHOLDER_JSON)
+    return head, tail
+
+
+@dataclass(frozen=True)
+class Accepted:
+    id: str
+    fecha: str
+
+
+class MessageBus:
+    def __init__(self, redis: Redis, *, rate_limit: int, rate_window_ms: int,
+                 client_id_ttl: int) -> None:
+        self._accept = redis.register_script(ACCEPT_SCRIPT)
+        self.rate_limit = rate_limit
+        self.rate_window_ms = rate_window_ms
+        self.client_id_ttl = client_id_ttl
+
+    async def accept(self, sender: Claims, request: SendRequest) -> Accepted:
+        """Append and publish, or raise MessageRejectedError (RedisError if Redis fails)."""
+        if sender.rol == "user" and request.para != SUPPORT_TEAM:
+            raise MessageRejectedError("no_permitido")
+        if sender.rol == "admin" and request.para == SUPPORT_TEAM:
+            raise MessageRejectedError("destinatario")
+        fecha = now_iso()
+        entry = StreamEntry(
+            de=sender.user, nombre=sender.nombre, para=request.para,
+            conversacion=conversation_of(sender.user, sender.rol, request.para),
+            mensaje=request.mensaje, fecha=fecha,
+        )
+        head, tail = emit_payload(
+            rooms_for(sender, request.para),
+            {"id": _ID_PLACEHOLDER, "de": entry.de, "para": entry.para,
+             "mensaje": entry.mensaje, "fecha": fecha},
+        )
+        cid_key = keys.client_message_id(sender.user, request.cid or "-")
+        result = await self._accept(
+            keys=[keys.STREAM, keys.send_rate(sender.user), keys.USER_DIRECTORY, cid_key],
+            args=[
+                keys.SOCKETIO_CHANNEL, self.rate_limit, self.rate_window_ms,
+                1 if sender.rol == "admin" else 0, request.para,
+                self.client_id_ttl if request.cid else 0, head, tail, fecha, *entry.fields(),
+            ],
+        )
+        outcome = result[0].decode()
+        if outcome == "ok":
+            return Accepted(id=result[1].decode(), fecha=fecha)
+        if outcome == "repetido":
+            # A retry of a message already accepted: same id, nothing stored twice.
+            first_id, _, first_fecha = result[1].decode().partition(" ")
+            return Accepted(id=first_id, fecha=first_fecha)
+        raise MessageRejectedError(outcome)  # type: ignore[arg-type]

@@ -1,0 +1,106 @@
+"""The Socket.IO events of the contract: connect (authenticate, join rooms), disconnect,
+and `mensaje_privado` (validate, accept, acknowledge)."""
+
+from __future__ import annotations
+
+import time
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+
+import socketio
+from redis.exceptions import RedisError
+
+from soporte_common.logging import get_logger
+from soporte_common.messages import MessageRejectedError, parse_send_request
+from soporte_common.tokens import COOKIE_NAME, InvalidTokenError, SessionGuard
+from soporte_realtime import metrics
+from soporte_realtime.bus import ADMINS_ROOM, MessageBus
+from soporte_realtime.sessions import Sessions
+
+log = get_logger(__name__)
+
+# The original's refusal texts, exactly (clients match on them).
+NO_COOKIES = "No autenticado"
+NO_TOKEN = "Token no proporcionado"
+BAD_TOKEN = "Token inválido"
+UNAVAILABLE = "Servicio no disponible; reintentando"
+
+
+class HandshakeRefusedError(Exception):
+    pass
+
+
+def handshake_token(environ: dict[str, Any], auth: object) -> str:
+    """The token from the `auth` payload (scripts) or else the `token` cookie (browsers)."""
+    if isinstance(auth, dict) and isinstance(auth.get("token"), str) and auth["token"]:
+        return str(auth["token"])
+    header = environ.get("HTTP_COOKIE")
+    if not header:
+        raise HandshakeRefusedError(NO_COOKIES)
+    cookies = SimpleCookie()
+    try:
+        cookies.load(header)
+    except CookieError:
+        raise HandshakeRefusedError(NO_TOKEN) from None
+    morsel = cookies.get(COOKIE_NAME)
+    if morsel is None or not morsel.value:
+        raise HandshakeRefusedError(NO_TOKEN)
+    return morsel.value
+
+
+class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+    def __init__(self, *, guard: SessionGuard, bus: MessageBus, sessions: Sessions,
+                 max_message_length: int) -> None:
+        super().__init__("/")
+        self.guard = guard
+        self.bus = bus
+        self.sessions = sessions
+        self.max_message_length = max_message_length
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
+        try:
+            claims = await self.guard.verify(handshake_token(environ, auth))
+        except HandshakeRefusedError as exc:
+            metrics.CONNECTIONS_REFUSED.labels(str(exc)).inc()
+            raise socketio.exceptions.ConnectionRefusedError(str(exc)) from None
+        except InvalidTokenError:
+            metrics.CONNECTIONS_REFUSED.labels(BAD_TOKEN).inc()
+            raise socketio.exceptions.ConnectionRefusedError(BAD_TOKEN) from None
+        except RedisError:
+            metrics.CONNECTIONS_REFUSED.labels("redis").inc()
+            raise socketio.exceptions.ConnectionRefusedError(UNAVAILABLE) from None
+        await self.enter_room(sid, f"user:{claims.user}")
+        if claims.rol == "admin":
+            await self.enter_room(sid, ADMINS_ROOM)
+        self.sessions.add(sid, claims)
+        metrics.CONNECTIONS.inc()
+        log.info("socket connected", sid=sid, usuario=claims.user, rol=claims.rol)
+
+    async def on_disconnect(self, sid: str, reason: object = None) -> None:
+        claims = self.sessions.get(sid)
+        if claims is None:
+            return
+        self.sessions.remove(sid)
+        metrics.CONNECTIONS.dec()
+        log.info("socket disconnected", sid=sid, usuario=claims.user, reason=str(reason))
+
+    async def on_mensaje_privado(self, sid: str, data: object = None) -> dict[str, object]:
+        """Returns the acknowledgement: {ok: true, id, fecha} or {ok: false, error, codigo}."""
+        started = time.perf_counter()
+        claims = self.sessions.get(sid)
+        try:
+            if claims is None:  # the session ended while this event was in flight
+                raise MessageRejectedError("no_permitido")
+            request = parse_send_request(data, max_length=self.max_message_length)
+            accepted = await self.bus.accept(claims, request)
+        except MessageRejectedError as exc:
+            metrics.REFUSED.labels(exc.code).inc()
+            return exc.ack()
+        except Exception:  # noqa: BLE001 - Redis down or worse: say so, never go silent
+            log.exception("message not accepted", usuario=claims.user if claims else None)
+            metrics.REFUSED.labels("no_disponible").inc()
+            return MessageRejectedError("no_disponible").ack()
+        metrics.ACCEPTED.inc()
+        metrics.ACCEPT_LATENCY.observe(time.perf_counter() - started)
+        log.debug("message accepted", message_id=accepted.id, de=claims.user, para=request.para)
+        return {"ok": True, "id": accepted.id, "fecha": accepted.fecha}

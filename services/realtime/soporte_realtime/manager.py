@@ -1,0 +1,55 @@
+"""python-socketio's AsyncRedisManager, made to notice when it lost its subscription.
+
+Redis pub/sub is at-most-once: while a replica is not subscribed (Redis restarting), emits
+published meanwhile never reach it. The stock manager resubscribes silently; this one calls
+`on_resubscribed` so the replica can tell its clients to catch up from the history API,
+retries with a short capped backoff, and exposes whether it is subscribed (readiness).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import socketio
+
+from soporte_common.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
+    def __init__(self, url: str, *, channel: str,
+                 on_resubscribed: Callable[[], Awaitable[None]]) -> None:
+        super().__init__(url, channel=channel, redis_options={"socket_connect_timeout": 2})
+        self._on_resubscribed = on_resubscribed
+        self.subscribed = asyncio.Event()
+
+    async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
+        retry_sleep = 0.1
+        first = True
+        while True:
+            try:
+                if self.pubsub is not None:
+                    with contextlib.suppress(Exception):
+                        await self.pubsub.aclose()
+                self._redis_connect()
+                await self.pubsub.subscribe(self.channel)
+                self.subscribed.set()
+                log.info("subscribed to the socketio channel", resubscribe=not first)
+                if not first:
+                    await self._on_resubscribed()
+                first = False
+                retry_sleep = 0.1
+                async for message in self.pubsub.listen():
+                    yield message
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure: reconnect
+                self.subscribed.clear()
+                log.warning("lost the socketio channel; resubscribing", error=str(exc),
+                            retry_in=retry_sleep)
+                await asyncio.sleep(retry_sleep)
+                retry_sleep = min(retry_sleep * 2, 2.0)

@@ -1,0 +1,17 @@
+"""Prometheus metrics of one realtime replica (scraped at /metrics on its own port)."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+CONNECTIONS = Gauge("soporte_realtime_connections", "Open Socket.IO connections on this replica.")
+CONNECTIONS_REFUSED = Counter(
+    "soporte_realtime_connections_refused_total", "Handshakes refused, by reason.", ["reason"]
+)
+ACCEPTED = Counter("soporte_messages_accepted_total", "Messages appended to the stream.")
+REFUSED = Counter("soporte_messages_refused_total", "Messages refused, by reason.", ["reason"])
+DELIVERED = Counter(
+    "soporte_messages_delivered_total", "Message emits handled by this replica's sockets."
+)
+ACCEPT_LATENCY = Histogram(
+    "soporte_accept_latency_seconds", "From receiving mensaje_privado to its acknowledgement.",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+)

@@ -1,0 +1,101 @@
+"""The sessions open on this replica, and ending them: at token expiry, and when auth
+announces a logout (which it does once, on a Redis channel, for every replica)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from soporte_common import keys
+from soporte_common.logging import get_logger
+from soporte_common.tokens import Claims
+
+log = get_logger(__name__)
+
+EndSession = Callable[[str, str], Awaitable[None]]  # (sid, reason)
+
+
+@dataclass
+class Session:
+    claims: Claims
+    expiry: asyncio.TimerHandle
+
+
+class Sessions:
+    def __init__(self, end_session: EndSession) -> None:
+        self._end_session = end_session
+        self._by_sid: dict[str, Session] = {}
+        self._sids_by_jti: defaultdict[str, set[str]] = defaultdict(set)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def __len__(self) -> int:
+        return len(self._by_sid)
+
+    def get(self, sid: str) -> Claims | None:
+        session = self._by_sid.get(sid)
+        return session.claims if session else None
+
+    def add(self, sid: str, claims: Claims) -> None:
+        delay = max(0.0, claims.exp - time.time())
+        handle = asyncio.get_running_loop().call_later(delay, self._end, sid, "expirada")
+        self._by_sid[sid] = Session(claims, handle)
+        self._sids_by_jti[claims.jti].add(sid)
+
+    def remove(self, sid: str) -> None:
+        session = self._by_sid.pop(sid, None)
+        if session is None:
+            return
+        session.expiry.cancel()
+        sids = self._sids_by_jti[session.claims.jti]
+        sids.discard(sid)
+        if not sids:
+            del self._sids_by_jti[session.claims.jti]
+
+    def revoke(self, jti: str) -> None:
+        for sid in list(self._sids_by_jti.get(jti, ())):
+            self._end(sid, "cerrada")
+
+    def _end(self, sid: str, reason: str) -> None:
+        task = asyncio.create_task(self._end_session(sid, reason))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drop_revoked(self, redis: Redis) -> None:
+        """After missing announcements (no subscription), check every local session."""
+        jtis = list(self._sids_by_jti)
+        if not jtis:
+            return
+        async with redis.pipeline(transaction=False) as pipe:
+            for jti in jtis:
+                pipe.exists(keys.revoked_session(jti))
+            revoked = await pipe.execute()
+        for jti, is_revoked in zip(jtis, revoked, strict=True):
+            if is_revoked:
+                self.revoke(jti)
+
+    async def follow_revocations(self, redis: Redis) -> None:
+        """Background task: end local sessions as auth revokes them, on every replica."""
+        retry_sleep = 0.1
+        while True:
+            pubsub = redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(keys.REVOCATIONS_CHANNEL)
+                await self.drop_revoked(redis)
+                retry_sleep = 0.1
+                async for message in pubsub.listen():
+                    self.revoke(message["data"].decode())
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure: resubscribe
+                log.warning("lost the revocations channel; resubscribing", error=str(exc))
+                await asyncio.sleep(retry_sleep)
+                retry_sleep = min(retry_sleep * 2, 2.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from soporte_common.messages import DEFAULT_MAX_MESSAGE_LENGTH
+from soporte_common.settings import SoporteSettings
+
+
+class RealtimeSettings(SoporteSettings):
+    max_message_length: int = DEFAULT_MAX_MESSAGE_LENGTH
+    # Per user, across every replica: at most this many messages per window.
+    rate_limit_messages: int = 30
+    rate_limit_window_seconds: float = 10.0
+    # Largest Socket.IO frame accepted; a bigger one closes that connection.
+    max_frame_bytes: int = 64 * 1024
+    # How long a client-chosen message id (`cid`) is remembered for deduplicating retries.
+    client_id_ttl_seconds: int = 24 * 3600
+    ping_interval_seconds: int = 25
+    ping_timeout_seconds: int = 20
