@@ -3,9 +3,10 @@ and `mensaje_privado` (validate, accept, acknowledge)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from http.cookies import CookieError, SimpleCookie
-from typing import Any
+from typing import Any, NoReturn
 
 import socketio
 from redis.exceptions import RedisError
@@ -24,6 +25,7 @@ NO_COOKIES = "No autenticado"
 NO_TOKEN = "Token no proporcionado"
 BAD_TOKEN = "Token inválido"
 UNAVAILABLE = "Servicio no disponible; reintentando"
+REFUSED_LINGER_SECONDS = 1.0
 
 
 class HandshakeRefusedError(Exception):
@@ -56,25 +58,38 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.bus = bus
         self.sessions = sessions
         self.max_message_length = max_message_length
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
         try:
             claims = await self.guard.verify(handshake_token(environ, auth))
         except HandshakeRefusedError as exc:
-            metrics.CONNECTIONS_REFUSED.labels(str(exc)).inc()
-            raise socketio.exceptions.ConnectionRefusedError(str(exc)) from None
+            self._refuse(sid, str(exc), reason=str(exc))
         except InvalidTokenError:
-            metrics.CONNECTIONS_REFUSED.labels(BAD_TOKEN).inc()
-            raise socketio.exceptions.ConnectionRefusedError(BAD_TOKEN) from None
+            self._refuse(sid, BAD_TOKEN, reason=BAD_TOKEN)
         except RedisError:
-            metrics.CONNECTIONS_REFUSED.labels("redis").inc()
-            raise socketio.exceptions.ConnectionRefusedError(UNAVAILABLE) from None
+            self._refuse(sid, UNAVAILABLE, reason="redis")
         await self.enter_room(sid, f"user:{claims.user}")
         if claims.rol == "admin":
             await self.enter_room(sid, ADMINS_ROOM)
         self.sessions.add(sid, claims)
         metrics.CONNECTIONS.inc()
         log.info("socket connected", sid=sid, usuario=claims.user, rol=claims.rol)
+
+    def _refuse(self, sid: str, message: str, *, reason: str) -> NoReturn:
+        """Refuse with the contract's text, then close the engine.io session shortly after
+        (once the refusal is delivered): a refused client holds no resources."""
+        metrics.CONNECTIONS_REFUSED.labels(reason).inc()
+        eio_sid = self.server.manager.eio_sid_from_sid(sid, self.namespace)
+        if eio_sid is not None:
+            asyncio.get_running_loop().call_later(REFUSED_LINGER_SECONDS, self._close_engine,
+                                                  eio_sid)
+        raise socketio.exceptions.ConnectionRefusedError(message)
+
+    def _close_engine(self, eio_sid: str) -> None:
+        task = asyncio.create_task(self.server.eio.disconnect(eio_sid))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def on_disconnect(self, sid: str, reason: object = None) -> None:
         claims = self.sessions.get(sid)
