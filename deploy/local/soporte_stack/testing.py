@@ -126,8 +126,11 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """The whole stack as `make run` starts it: gateway, services, two realtime replicas."""
-    running = start_stack(tmp_path_factory.mktemp("stack"), infra_only=False,
-                          env={"SOPORTE_REALTIME_REPLICAS": "2"})
+    running = start_stack(tmp_path_factory.mktemp("stack"), infra_only=False, env={
+        "SOPORTE_REALTIME_REPLICAS": "2",
+        # Short Engine.IO pings: a vanished test client is noticed in seconds, not 45 s.
+        "SOPORTE_PING_INTERVAL_SECONDS": "5", "SOPORTE_PING_TIMEOUT_SECONDS": "5",
+    })
     yield running
     running.stop()
 

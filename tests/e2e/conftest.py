@@ -1,0 +1,132 @@
+"""End-to-end helpers: real accounts through the gateway, real Socket.IO clients."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import socketio
+
+from soporte_stack.testing import RunningStack
+
+STICKY_COOKIE = "soporte_replica"
+
+
+@dataclass
+class Person:
+    usuario: str
+    password: str
+    token: str
+    rol: str
+
+
+async def register_and_login(stack: RunningStack, prefix: str = "cliente") -> Person:
+    usuario = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    async with httpx.AsyncClient(base_url=stack.url) as http:
+        created = await http.post("/api/auth/register", json={
+            "usuario": usuario, "nombre": usuario.title(), "password": "secreto-123"})
+        assert created.status_code == 201, created.text
+    return await login(stack, usuario, "secreto-123")
+
+
+async def login(stack: RunningStack, usuario: str, password: str) -> Person:
+    async with httpx.AsyncClient(base_url=stack.url) as http:
+        response = await http.post("/api/auth/login",
+                                   json={"usuario": usuario, "password": password})
+        assert response.status_code == 200, response.text
+        return Person(usuario, password, response.cookies["token"], response.json()["rol"])
+
+
+async def agent(stack: RunningStack) -> Person:
+    return await login(stack, "admin", "soporte-admin")
+
+
+async def second_agent(stack: RunningStack) -> Person:
+    """Another agent account, added with the operator command."""
+    env = {"SOPORTE_DATABASE_URL": stack.database_url, "SOPORTE_REDIS_URL": stack.redis_url,
+           "SOPORTE_NEW_ADMIN_PASSWORD": "agente-secreto"}
+    usuario = f"agente-{uuid.uuid4().hex[:6]}"
+    process = await asyncio.create_subprocess_exec(
+        ".venv/bin/soporte-auth", "create-admin", usuario, env={**env, "PATH": "/usr/bin:/bin"},
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    _, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    return await login(stack, usuario, "agente-secreto")
+
+
+async def replica_cookies(stack: RunningStack) -> list[str]:
+    """The gateway's sticky-cookie value of each realtime replica (round robin hands them
+    out in turn to clients that have none)."""
+    values: set[str] = set()
+    async with httpx.AsyncClient(base_url=stack.url) as http:
+        for _ in range(20):
+            response = await http.get("/socket.io/", params={"EIO": "4", "transport": "polling"})
+            values.add(response.cookies[STICKY_COOKIE])
+            http.cookies.clear()
+            if len(values) == 2:
+                break
+    assert len(values) == 2, "expected two realtime replicas behind the gateway"
+    return sorted(values)
+
+
+@dataclass
+class Chat:
+    """A Socket.IO client connected through the gateway; records what it receives."""
+
+    person: Person
+    sio: socketio.AsyncClient = field(default_factory=lambda: socketio.AsyncClient(
+        reconnection=False))
+    received: list[dict[str, Any]] = field(default_factory=list)
+    refused: list[Any] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.sio.on("mensaje_recibido", self.received.append)
+        self.sio.on("connect_error", self.refused.append)
+        self.sio.on("sesion_terminada", lambda data: self.events.append("sesion_terminada"))
+
+    async def send(self, para: str, mensaje: object) -> dict[str, Any]:
+        ack: dict[str, Any] = await self.sio.call(
+            "mensaje_privado", {"para": para, "mensaje": mensaje}, timeout=10)
+        return ack
+
+
+Connect = Callable[..., Any]
+
+
+@pytest.fixture
+async def connect(stack: RunningStack) -> AsyncIterator[Connect]:
+    chats: list[Chat] = []
+
+    async def open_chat(person: Person, *, replica: str | None = None,
+                        transport: str = "websocket") -> Chat:
+        chat = Chat(person)
+        cookie = f"token={person.token}"
+        if replica:
+            cookie += f"; {STICKY_COOKIE}={replica}"
+        await chat.sio.connect(stack.url, headers={"Cookie": cookie}, transports=[transport],
+                               wait_timeout=10)
+        chats.append(chat)
+        return chat
+
+    yield open_chat
+    await asyncio.gather(*(chat.sio.disconnect() for chat in chats if chat.sio.connected))
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+async def history(stack: RunningStack, person: Person, path: str,
+                  **params: str) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=stack.url, cookies={"token": person.token}) as http:
+        return await http.get(path, params=params)
