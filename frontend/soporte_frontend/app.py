@@ -46,23 +46,28 @@ async def healthz(_: Request) -> Response:
 
 async def readyz(_: Request) -> Response:
     if not (STATIC / "vendor" / "socket.io.min.js").exists():
-        return JSONResponse({"status": "unavailable", "failures": {"vendor": VENDOR_BUILD_HINT}},
-                            status_code=503)
+        return JSONResponse(
+            {"status": "unavailable", "failures": {"vendor": VENDOR_BUILD_HINT}}, status_code=503
+        )
     return JSONResponse({"status": "ready"})
 
 
-async def add_security_headers(request: Request,
-                               call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+async def add_security_headers(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
     response = await call_next(request)
     response.headers.update(SECURITY_HEADERS)
     return response
 
 
 def create_app() -> Starlette:
-    return Starlette(routes=[
-        Route("/", page("login.html")),
-        Route("/soporte", page("soporte.html")),
-        Route("/healthz", healthz),
-        Route("/readyz", readyz),
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
-    ], middleware=[Middleware(BaseHTTPMiddleware, dispatch=add_security_headers)])
+    return Starlette(
+        routes=[
+            Route("/", page("login.html")),
+            Route("/soporte", page("soporte.html")),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ],
+        middleware=[Middleware(BaseHTTPMiddleware, dispatch=add_security_headers)],
+    )

@@ -28,16 +28,19 @@ class Person:
 async def register_and_login(stack: RunningStack, prefix: str = "cliente") -> Person:
     usuario = f"{prefix}-{uuid.uuid4().hex[:8]}"
     async with httpx.AsyncClient(base_url=stack.url) as http:
-        created = await http.post("/api/auth/register", json={
-            "usuario": usuario, "nombre": usuario.title(), "password": "secreto-123"})
+        created = await http.post(
+            "/api/auth/register",
+            json={"usuario": usuario, "nombre": usuario.title(), "password": "secreto-123"},
+        )
         assert created.status_code == 201, created.text
     return await login(stack, usuario, "secreto-123")
 
 
 async def login(stack: RunningStack, usuario: str, password: str) -> Person:
     async with httpx.AsyncClient(base_url=stack.url) as http:
-        response = await http.post("/api/auth/login",
-                                   json={"usuario": usuario, "password": password})
+        response = await http.post(
+            "/api/auth/login", json={"usuario": usuario, "password": password}
+        )
         assert response.status_code == 200, response.text
         return Person(usuario, password, response.cookies["token"], response.json()["rol"])
 
@@ -48,12 +51,20 @@ async def agent(stack: RunningStack) -> Person:
 
 async def second_agent(stack: RunningStack) -> Person:
     """Another agent account, added with the operator command."""
-    env = {"SOPORTE_DATABASE_URL": stack.database_url, "SOPORTE_REDIS_URL": stack.redis_url,
-           "SOPORTE_NEW_ADMIN_PASSWORD": "agente-secreto"}
+    env = {
+        "SOPORTE_DATABASE_URL": stack.database_url,
+        "SOPORTE_REDIS_URL": stack.redis_url,
+        "SOPORTE_NEW_ADMIN_PASSWORD": "agente-secreto",
+    }
     usuario = f"agente-{uuid.uuid4().hex[:6]}"
     process = await asyncio.create_subprocess_exec(
-        ".venv/bin/soporte-auth", "create-admin", usuario, env={**env, "PATH": "/usr/bin:/bin"},
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        ".venv/bin/soporte-auth",
+        "create-admin",
+        usuario,
+        env={**env, "PATH": "/usr/bin:/bin"},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
     _, err = await process.communicate()
     assert process.returncode == 0, err.decode()
     return await login(stack, usuario, "agente-secreto")
@@ -79,8 +90,9 @@ class Chat:
     """A Socket.IO client connected through the gateway; records what it receives."""
 
     person: Person
-    sio: socketio.AsyncClient = field(default_factory=lambda: socketio.AsyncClient(
-        reconnection=False))
+    sio: socketio.AsyncClient = field(
+        default_factory=lambda: socketio.AsyncClient(reconnection=False)
+    )
     received: list[dict[str, Any]] = field(default_factory=list)
     refused: list[Any] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
@@ -92,7 +104,8 @@ class Chat:
 
     async def send(self, para: str, mensaje: object) -> dict[str, Any]:
         ack: dict[str, Any] = await self.sio.call(
-            "mensaje_privado", {"para": para, "mensaje": mensaje}, timeout=10)
+            "mensaje_privado", {"para": para, "mensaje": mensaje}, timeout=10
+        )
         return ack
 
 
@@ -103,14 +116,16 @@ Connect = Callable[..., Any]
 async def connect(stack: RunningStack) -> AsyncIterator[Connect]:
     chats: list[Chat] = []
 
-    async def open_chat(person: Person, *, replica: str | None = None,
-                        transport: str = "websocket") -> Chat:
+    async def open_chat(
+        person: Person, *, replica: str | None = None, transport: str = "websocket"
+    ) -> Chat:
         chat = Chat(person)
         cookie = f"token={person.token}"
         if replica:
             cookie += f"; {STICKY_COOKIE}={replica}"
-        await chat.sio.connect(stack.url, headers={"Cookie": cookie}, transports=[transport],
-                               wait_timeout=10)
+        await chat.sio.connect(
+            stack.url, headers={"Cookie": cookie}, transports=[transport], wait_timeout=10
+        )
         chats.append(chat)
         return chat
 
@@ -126,7 +141,6 @@ async def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
         await asyncio.sleep(0.05)
 
 
-async def history(stack: RunningStack, person: Person, path: str,
-                  **params: str) -> httpx.Response:
+async def history(stack: RunningStack, person: Person, path: str, **params: str) -> httpx.Response:
     async with httpx.AsyncClient(base_url=stack.url, cookies={"token": person.token}) as http:
         return await http.get(path, params=params)

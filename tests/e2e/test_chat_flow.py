@@ -22,7 +22,8 @@ pytestmark = pytest.mark.e2e
 
 
 async def test_customer_and_agent_on_different_replicas_talk_both_ways(
-        stack: RunningStack, connect: Connect) -> None:
+    stack: RunningStack, connect: Connect
+) -> None:
     replica_a, replica_b = await replica_cookies(stack)
     ana = await register_and_login(stack)
     admin = await agent(stack)
@@ -40,12 +41,18 @@ async def test_customer_and_agent_on_different_replicas_talk_both_ways(
     expected = [question["id"], answer["id"]]
     assert [m["id"] for m in customer.received] == expected
     assert [m["id"] for m in support.received if m["id"] in expected] == expected
-    assert customer.received[1] == {"id": answer["id"], "de": "admin", "para": ana.usuario,
-                                    "mensaje": "Sale hoy mismo.", "fecha": answer["fecha"]}
+    assert customer.received[1] == {
+        "id": answer["id"],
+        "de": "admin",
+        "para": ana.usuario,
+        "mensaje": "Sale hoy mismo.",
+        "fecha": answer["fecha"],
+    }
 
 
-async def test_messages_show_up_in_the_three_endpoints(stack: RunningStack,
-                                                       connect: Connect) -> None:
+async def test_messages_show_up_in_the_three_endpoints(
+    stack: RunningStack, connect: Connect
+) -> None:
     ana = await register_and_login(stack)
     admin = await agent(stack)
     customer = await connect(ana)
@@ -55,7 +62,9 @@ async def test_messages_show_up_in_the_three_endpoints(stack: RunningStack,
 
     mine = (await history(stack, ana, "/api/mensajes/mios")).json()
     assert [(m["id"], m["de"], m["mensaje"]) for m in mine["mensajes"]] == [
-        (first["id"], ana.usuario, "hola"), (reply["id"], "admin", "hola, ¿en qué te ayudo?")]
+        (first["id"], ana.usuario, "hola"),
+        (reply["id"], "admin", "hola, ¿en qué te ayudo?"),
+    ]
     theirs = (await history(stack, admin, "/api/mensajes", con=ana.usuario)).json()
     assert theirs["mensajes"] == mine["mensajes"]
     listing = (await history(stack, admin, "/api/usuarios-conversaciones")).json()
@@ -66,7 +75,8 @@ async def test_messages_show_up_in_the_three_endpoints(stack: RunningStack,
 
 
 async def test_every_agent_sees_replies_and_the_senders_other_tab_gets_its_message(
-        stack: RunningStack, connect: Connect) -> None:
+    stack: RunningStack, connect: Connect
+) -> None:
     replica_a, replica_b = await replica_cookies(stack)
     ana = await register_and_login(stack)
     first_agent, other_agent = await agent(stack), await second_agent(stack)
@@ -85,8 +95,7 @@ async def test_every_agent_sees_replies_and_the_senders_other_tab_gets_its_messa
         assert ids.count(sent["id"]) == 1 and ids.count(reply["id"]) == 1
 
 
-async def test_bad_input_is_refused_and_not_stored(stack: RunningStack,
-                                                   connect: Connect) -> None:
+async def test_bad_input_is_refused_and_not_stored(stack: RunningStack, connect: Connect) -> None:
     ana = await register_and_login(stack)
     bob = await register_and_login(stack)
     customer = await connect(ana)
@@ -97,8 +106,12 @@ async def test_bad_input_is_refused_and_not_stored(stack: RunningStack,
         await customer.sio.call("mensaje_privado", ["no", "es", "un", "objeto"], timeout=10),
     ]
     assert [r["ok"] for r in refused] == [False] * 4
-    assert [r["codigo"] for r in refused] == ["vacio", "demasiado_largo", "no_permitido",
-                                              "invalido"]
+    assert [r["codigo"] for r in refused] == [
+        "vacio",
+        "demasiado_largo",
+        "no_permitido",
+        "invalido",
+    ]
     ok = await customer.send("admin", "esta sí")
     page = (await history(stack, ana, "/api/mensajes/mios")).json()
     assert [m["id"] for m in page["mensajes"]] == [ok["id"]]
@@ -116,13 +129,15 @@ async def test_the_three_refusal_texts_through_the_gateway(stack: RunningStack) 
         errors: list[dict[str, str]] = []
         client.on("connect_error", errors.append)
         with pytest.raises(socketio.exceptions.ConnectionError):
-            await client.connect(stack.url, headers=headers, transports=["websocket"],
-                                 wait_timeout=10)
+            await client.connect(
+                stack.url, headers=headers, transports=["websocket"], wait_timeout=10
+            )
         assert errors == [{"message": text}]
 
 
 async def test_history_access_is_401_without_a_session_and_403_for_admin_data(
-        stack: RunningStack) -> None:
+    stack: RunningStack,
+) -> None:
     ana = await register_and_login(stack)
     bob = await register_and_login(stack)
     async with httpx.AsyncClient(base_url=stack.url) as anonymous:
@@ -139,7 +154,8 @@ async def test_history_access_is_401_without_a_session_and_403_for_admin_data(
 
 
 async def test_logout_closes_the_socket_and_the_old_cookie_opens_nothing(
-        stack: RunningStack, connect: Connect) -> None:
+    stack: RunningStack, connect: Connect
+) -> None:
     ana = await register_and_login(stack)
     chat = await connect(ana)
     async with httpx.AsyncClient(base_url=stack.url, cookies={"token": ana.token}) as http:
@@ -151,18 +167,24 @@ async def test_logout_closes_the_socket_and_the_old_cookie_opens_nothing(
     errors: list[dict[str, str]] = []
     again.on("connect_error", errors.append)
     with pytest.raises(socketio.exceptions.ConnectionError):
-        await again.connect(stack.url, headers={"Cookie": f"token={ana.token}"},
-                            transports=["websocket"], wait_timeout=10)
+        await again.connect(
+            stack.url,
+            headers={"Cookie": f"token={ana.token}"},
+            transports=["websocket"],
+            wait_timeout=10,
+        )
     assert errors == [{"message": "Token inválido"}]
 
 
 async def test_long_polling_through_the_gateway_with_both_replicas(
-        stack: RunningStack, connect: Connect) -> None:
+    stack: RunningStack, connect: Connect
+) -> None:
     ana = await register_and_login(stack)
     admin = await agent(stack)
     pollers = [await connect(ana, transport="polling") for _ in range(4)]
     support = await connect(admin, transport="polling")
     sent = await pollers[0].send("admin", "por long-polling")
-    await eventually(lambda: all(any(m["id"] == sent["id"] for m in c.received)
-                                 for c in [*pollers, support]))
+    await eventually(
+        lambda: all(any(m["id"] == sent["id"] for m in c.received) for c in [*pollers, support])
+    )
     assert all(c.sio.transport() == "polling" for c in pollers)

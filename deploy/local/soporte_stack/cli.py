@@ -1,8 +1,8 @@
 """`soporte-stack`: run the whole stack locally (what `make run` calls).
 
-    soporte-stack run                 Redis, Postgres, every service, Traefik; Ctrl-C stops all
-    soporte-stack run --infra-only    just Redis and a migrated Postgres (integration tests)
-    soporte-stack ctl status          supervisorctl for the running stack (stop/start/restart X)
+soporte-stack run                 Redis, Postgres, every service, Traefik; Ctrl-C stops all
+soporte-stack run --infra-only    just Redis and a migrated Postgres (integration tests)
+soporte-stack ctl status          supervisorctl for the running stack (stop/start/restart X)
 """
 
 from __future__ import annotations
@@ -75,17 +75,25 @@ def http_ok(url: str, expect: int = 200) -> Callable[[], bool]:
 
 
 def ctl(config: StackConfig, *args: str) -> None:
-    result = subprocess.run(supervisorctl(config, *args), capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        supervisorctl(config, *args), capture_output=True, text=True, check=False
+    )
     if result.returncode != 0 or "ERROR" in result.stdout:
-        raise StartError(f"supervisorctl {' '.join(args)} failed: {result.stdout.strip()} "
-                         f"(logs in {config.log_dir})")
+        raise StartError(
+            f"supervisorctl {' '.join(args)} failed: {result.stdout.strip()} "
+            f"(logs in {config.log_dir})"
+        )
 
 
 def migrate(config: StackConfig, env: dict[str, str]) -> None:
     for command in ("soporte-auth", "soporte-history"):
-        result = subprocess.run([str(venv_bin(command)), "migrate"], env=env,
-                                capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            [str(venv_bin(command)), "migrate"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if result.returncode != 0:
             raise StartError(f"{command} migrate failed:\n{result.stdout}{result.stderr}")
 
@@ -94,8 +102,9 @@ def start(config: StackConfig, env: dict[str, str], *, infra_only: bool) -> None
     done = step("starting Redis and Postgres")
     ctl(config, "start", f"{INFRA}:*")
     wait_until(lambda: port_open(config.redis_port), "Redis", 30, log_path(config, "redis"))
-    wait_until(lambda: port_open(config.postgres_port), "Postgres", 60,
-               log_path(config, "postgres"))
+    wait_until(
+        lambda: port_open(config.postgres_port), "Postgres", 60, log_path(config, "postgres")
+    )
     asyncio.run(postgres.ensure_database(config))
     done()
     done = step("migrating the database")
@@ -107,7 +116,8 @@ def start(config: StackConfig, env: dict[str, str], *, infra_only: bool) -> None
     done = step(f"starting auth, history-api, frontend and {replicas} realtime replicas")
     ctl(config, "start", f"{SERVICES}:*", f"{REALTIME}:*")
     checks = {
-        "auth": config.auth_port, "history-api": config.history_port,
+        "auth": config.auth_port,
+        "history-api": config.history_port,
         "frontend": config.frontend_port,
     } | {f"realtime-{i}": port for i, port in enumerate(config.realtime_ports, start=1)}
     for name, port in checks.items():
@@ -117,10 +127,18 @@ def start(config: StackConfig, env: dict[str, str], *, infra_only: bool) -> None
     done = step("starting the Traefik gateway")
     ctl(config, "start", f"{GATEWAY}:*")
     base = f"http://127.0.0.1:{config.port}"
-    wait_until(http_ok(f"{base}/api/auth/me", expect=401), "the gateway's route to auth", 30,
-               log_path(config, "traefik"))
-    wait_until(http_ok(f"{base}/socket.io/?EIO=4&transport=polling"),
-               "the gateway's route to realtime", 30, log_path(config, "traefik"))
+    wait_until(
+        http_ok(f"{base}/api/auth/me", expect=401),
+        "the gateway's route to auth",
+        30,
+        log_path(config, "traefik"),
+    )
+    wait_until(
+        http_ok(f"{base}/socket.io/?EIO=4&transport=polling"),
+        "the gateway's route to realtime",
+        30,
+        log_path(config, "traefik"),
+    )
     done()
 
 
@@ -140,12 +158,17 @@ Soporte is running at {config.public_url}
 
 def run(config: StackConfig, *, infra_only: bool) -> int:
     if config.env != "local":
-        print("soporte-stack runs the local stack only; for production use "
-              "deploy/docker-compose.yml (docs/operations.md)", file=sys.stderr)
+        print(
+            "soporte-stack runs the local stack only; for production use "
+            "deploy/docker-compose.yml (docs/operations.md)",
+            file=sys.stderr,
+        )
         return 2
     if port_open(config.port if not infra_only else config.redis_port):
-        print(f"port {config.port} is taken: is a stack already running? "
-              f"(or set SOPORTE_PORT)", file=sys.stderr)
+        print(
+            f"port {config.port} is taken: is a stack already running? (or set SOPORTE_PORT)",
+            file=sys.stderr,
+        )
         return 2
     for sub in ("redis", "log", "run"):
         (config.data / sub).mkdir(parents=True, exist_ok=True)
@@ -160,7 +183,8 @@ def run(config: StackConfig, *, infra_only: bool) -> int:
     write_configs(config, groups)
     env = os.environ | config.service_env()
     supervisord = subprocess.Popen(
-        [str(venv_bin("supervisord")), "-c", str(config.supervisor_conf)], env=env,
+        [str(venv_bin("supervisord")), "-c", str(config.supervisor_conf)],
+        env=env,
         start_new_session=True,  # Ctrl-C reaches us; we stop supervisord in order
     )
 
@@ -172,20 +196,33 @@ def run(config: StackConfig, *, infra_only: bool) -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     try:
-        wait_until(lambda: (config.run_dir / "supervisor.sock").exists(), "supervisord", 15,
-                   config.log_dir / "supervisord.log")
+        wait_until(
+            lambda: (config.run_dir / "supervisor.sock").exists(),
+            "supervisord",
+            15,
+            config.log_dir / "supervisord.log",
+        )
         start(config, env, infra_only=infra_only)
     except StartError as exc:
         print(f"\nsoporte-stack: {exc}", file=sys.stderr)
         stop()
         supervisord.wait(timeout=60)
         return 1
-    ready.write_text(json.dumps({
-        "url": config.public_url, "port": config.port, "redis_url": config.redis_url,
-        "database_url": config.database_url(), "supervisor_conf": str(config.supervisor_conf),
-        "realtime_ports": config.realtime_ports, "history_port": config.history_port,
-        "auth_port": config.auth_port, "infra_only": infra_only,
-    }))
+    ready.write_text(
+        json.dumps(
+            {
+                "url": config.public_url,
+                "port": config.port,
+                "redis_url": config.redis_url,
+                "database_url": config.database_url(),
+                "supervisor_conf": str(config.supervisor_conf),
+                "realtime_ports": config.realtime_ports,
+                "history_port": config.history_port,
+                "auth_port": config.auth_port,
+                "infra_only": infra_only,
+            }
+        )
+    )
     print(banner(config) if not infra_only else "▸ Redis and Postgres are ready", flush=True)
     code = supervisord.wait()
     ready.unlink(missing_ok=True)
@@ -194,12 +231,16 @@ def run(config: StackConfig, *, infra_only: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="soporte-stack", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="soporte-stack",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run_cmd = sub.add_parser("run", help="run the stack in the foreground")
-    run_cmd.add_argument("--infra-only", action="store_true",
-                         help="only Redis and a migrated Postgres")
+    run_cmd.add_argument(
+        "--infra-only", action="store_true", help="only Redis and a migrated Postgres"
+    )
     ctl_cmd = sub.add_parser("ctl", help="supervisorctl for the running stack")
     ctl_cmd.add_argument("args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)

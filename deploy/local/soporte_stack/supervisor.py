@@ -56,44 +56,90 @@ class Program:
 def programs(config: StackConfig, *, postgres_user: str | None) -> dict[str, list[Program]]:
     pg_bin = postgres_bin_dir()
     infra = [
-        Program("redis", [
-            str(venv_bin("redis-server")), "--port", str(config.redis_port),
-            "--bind", "127.0.0.1", "--dir", str(config.data / "redis"),
-            # The stream is the only copy of a message until history-api stores it: log
-            # every write (appendonly), fsync once a second (see docs/operations.md).
-            "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
-            "--maxmemory-policy", "noeviction", "--daemonize", "no", "--logfile", "",
-        ], priority=100),
-        Program("postgres", [
-            str(pg_bin / "postgres"), "-D", str(config.data / "postgres"),
-            "-p", str(config.postgres_port), "-k", str(config.run_dir / "postgres"),
-            "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300",
-            "-c", "shared_buffers=256MB", "-c", "log_min_messages=warning",
-        ], user=postgres_user, stopsignal="INT", priority=100),
+        Program(
+            "redis",
+            [
+                str(venv_bin("redis-server")),
+                "--port",
+                str(config.redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(config.data / "redis"),
+                # The stream is the only copy of a message until history-api stores it: log
+                # every write (appendonly), fsync once a second (see docs/operations.md).
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+                "--save",
+                "",
+                "--maxmemory-policy",
+                "noeviction",
+                "--daemonize",
+                "no",
+                "--logfile",
+                "",
+            ],
+            priority=100,
+        ),
+        Program(
+            "postgres",
+            [
+                str(pg_bin / "postgres"),
+                "-D",
+                str(config.data / "postgres"),
+                "-p",
+                str(config.postgres_port),
+                "-k",
+                str(config.run_dir / "postgres"),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "max_connections=300",
+                "-c",
+                "shared_buffers=256MB",
+                "-c",
+                "log_min_messages=warning",
+            ],
+            user=postgres_user,
+            stopsignal="INT",
+            priority=100,
+        ),
     ]
     services = [
-        Program("auth", [str(venv_bin("soporte-auth")), "serve", "--port",
-                         str(config.auth_port)]),
-        Program("history-api", [str(venv_bin("soporte-history")), "serve", "--port",
-                                str(config.history_port)]),
-        Program("frontend", [str(venv_bin("soporte-frontend")), "serve", "--port",
-                             str(config.frontend_port)]),
+        Program("auth", [str(venv_bin("soporte-auth")), "serve", "--port", str(config.auth_port)]),
+        Program(
+            "history-api",
+            [str(venv_bin("soporte-history")), "serve", "--port", str(config.history_port)],
+        ),
+        Program(
+            "frontend",
+            [str(venv_bin("soporte-frontend")), "serve", "--port", str(config.frontend_port)],
+        ),
     ]
     realtime = [
-        Program(f"realtime-{i}", [str(venv_bin("soporte-realtime")), "serve", "--port",
-                                  str(port)], priority=300)
+        Program(
+            f"realtime-{i}",
+            [str(venv_bin("soporte-realtime")), "serve", "--port", str(port)],
+            priority=300,
+        )
         for i, port in enumerate(config.realtime_ports, start=1)
     ]
     gateway = [
-        Program("traefik", [str(venv_bin("traefik")),
-                            f"--configFile={config.run_dir / 'traefik.yml'}"],
-                environment={
-                    "SOPORTE_AUTH_URL": f"http://127.0.0.1:{config.auth_port}",
-                    "SOPORTE_HISTORY_URL": f"http://127.0.0.1:{config.history_port}",
-                    "SOPORTE_FRONTEND_URL": f"http://127.0.0.1:{config.frontend_port}",
-                    "SOPORTE_REALTIME_URLS": ",".join(
-                        f"http://127.0.0.1:{p}" for p in config.realtime_ports),
-                }, priority=400),
+        Program(
+            "traefik",
+            [str(venv_bin("traefik")), f"--configFile={config.run_dir / 'traefik.yml'}"],
+            environment={
+                "SOPORTE_AUTH_URL": f"http://127.0.0.1:{config.auth_port}",
+                "SOPORTE_HISTORY_URL": f"http://127.0.0.1:{config.history_port}",
+                "SOPORTE_FRONTEND_URL": f"http://127.0.0.1:{config.frontend_port}",
+                "SOPORTE_REALTIME_URLS": ",".join(
+                    f"http://127.0.0.1:{p}" for p in config.realtime_ports
+                ),
+            },
+            priority=400,
+        ),
     ]
     return {INFRA: infra, SERVICES: services, REALTIME: realtime, GATEWAY: gateway}
 
@@ -103,13 +149,13 @@ def render(config: StackConfig, groups: dict[str, list[Program]]) -> str:
     parts = [
         f"""; Generated by soporte-stack for {config.public_url}; edit deploy/local instead.
 [unix_http_server]
-file={run / 'supervisor.sock'}
+file={run / "supervisor.sock"}
 chmod=0700
 
 [supervisord]
 nodaemon=true
-logfile={log / 'supervisord.log'}
-pidfile={run / 'supervisord.pid'}
+logfile={log / "supervisord.log"}
+pidfile={run / "supervisord.pid"}
 childlogdir={log}
 silent=true
 
@@ -117,7 +163,7 @@ silent=true
 supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 
 [supervisorctl]
-serverurl=unix://{run / 'supervisor.sock'}
+serverurl=unix://{run / "supervisor.sock"}
 """
     ]
     for group, members in groups.items():

@@ -31,7 +31,7 @@ STARTUP_TIMEOUT = 180
 def _free_port_block(size: int = 40) -> int:
     """A base port whose next `size` ports are all free."""
     for _ in range(200):
-        base = random.randrange(20000, 60000, 100)
+        base = random.randrange(20000, 60000, 100)  # noqa: S311 - not a secret
         if all(_port_free(base + i) for i in range(size)):
             return base
     raise RuntimeError("no free port block found")
@@ -69,8 +69,9 @@ class RunningStack:
     def ctl(self, *args: str) -> str:
         """supervisorctl against this stack, e.g. ctl("stop", "services:history-api")."""
         conf = Path(str(self.info["supervisor_conf"]))
-        result = subprocess.run(supervisorctl_for(conf, *args), capture_output=True, text=True,
-                                check=False)
+        result = subprocess.run(
+            supervisorctl_for(conf, *args), capture_output=True, text=True, check=False
+        )
         return result.stdout
 
     def pid(self, program: str) -> int:
@@ -92,14 +93,18 @@ def supervisorctl_for(conf: Path, *args: str) -> list[str]:
     return [str(venv_bin("supervisorctl")), "-c", str(conf), *args]
 
 
-def start_stack(tmp: Path, *, infra_only: bool, env: dict[str, str] | None = None
-                ) -> RunningStack:
+def start_stack(tmp: Path, *, infra_only: bool, env: dict[str, str] | None = None) -> RunningStack:
     port = _free_port_block()
     data_dir = tmp / "data"
-    full_env = os.environ | {
-        "SOPORTE_PORT": str(port), "SOPORTE_DATA_DIR": str(data_dir),
-        "SOPORTE_PUBLIC_ORIGIN": f"http://localhost:{port}",
-    } | (env or {})
+    full_env = (
+        os.environ
+        | {
+            "SOPORTE_PORT": str(port),
+            "SOPORTE_DATA_DIR": str(data_dir),
+            "SOPORTE_PUBLIC_ORIGIN": f"http://localhost:{port}",
+        }
+        | (env or {})
+    )
     args = [str(venv_bin("soporte-stack")), "run"] + (["--infra-only"] if infra_only else [])
     output = (tmp / "soporte-stack.out").open("wb")
     process = subprocess.Popen(args, env=full_env, stdout=output, stderr=subprocess.STDOUT)
@@ -126,11 +131,16 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """The whole stack as `make run` starts it: gateway, services, two realtime replicas."""
-    running = start_stack(tmp_path_factory.mktemp("stack"), infra_only=False, env={
-        "SOPORTE_REALTIME_REPLICAS": "2",
-        # Short Engine.IO pings: a vanished test client is noticed in seconds, not 45 s.
-        "SOPORTE_PING_INTERVAL_SECONDS": "5", "SOPORTE_PING_TIMEOUT_SECONDS": "5",
-    })
+    running = start_stack(
+        tmp_path_factory.mktemp("stack"),
+        infra_only=False,
+        env={
+            "SOPORTE_REALTIME_REPLICAS": "2",
+            # Short Engine.IO pings: a vanished test client is noticed in seconds, not 45 s.
+            "SOPORTE_PING_INTERVAL_SECONDS": "5",
+            "SOPORTE_PING_TIMEOUT_SECONDS": "5",
+        },
+    )
     yield running
     running.stop()
 

@@ -51,7 +51,8 @@ def run_migrations_online(config: Config) -> None:
 
     async def run() -> None:
         engine = async_engine_from_config(
-            config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.",
+            config.get_section(config.config_ini_section, {}),
+            prefix="sqlalchemy.",
             poolclass=pool.NullPool,
         )
         async with engine.connect() as connection:
@@ -63,6 +64,9 @@ def run_migrations_online(config: Config) -> None:
 
 async def create_pool(database_url: str, *, size: int) -> asyncpg.Pool:
     pool_: asyncpg.Pool = await asyncpg.create_pool(
-        database_url, min_size=1, max_size=size, command_timeout=30,
+        database_url,
+        min_size=1,
+        max_size=size,
+        command_timeout=30,
     )
     return pool_

@@ -22,8 +22,14 @@ DEFAULT_MAX_MESSAGE_LENGTH = 4000
 _SEQ_FACTOR = 1_000_000
 
 RejectCode = Literal[
-    "invalido", "vacio", "demasiado_largo", "caracteres", "destinatario", "no_permitido",
-    "ritmo", "no_disponible",
+    "invalido",
+    "vacio",
+    "demasiado_largo",
+    "caracteres",
+    "destinatario",
+    "no_permitido",
+    "ritmo",
+    "no_disponible",
 ]
 
 REJECT_TEXTS: dict[RejectCode, str] = {

@@ -10,7 +10,16 @@ import uvicorn
 
 def serve(app_factory: Callable[[], Any], *, host: str, port: int) -> None:
     uvicorn.run(
-        app_factory, factory=True, host=host, port=port, loop="uvloop", http="httptools",
-        ws="none", access_log=False, log_config=None, proxy_headers=True,
-        forwarded_allow_ips="*", timeout_graceful_shutdown=10,
+        app_factory,
+        factory=True,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        ws="none",
+        access_log=False,
+        log_config=None,
+        proxy_headers=True,
+        forwarded_allow_ips="*",
+        timeout_graceful_shutdown=10,
     )

@@ -52,11 +52,17 @@ class TokenCodec:
     def issue(self, *, user: str, nombre: str, rol: Rol, ttl_seconds: int) -> tuple[str, Claims]:
         now = int(time.time())
         claims = Claims(
-            user=user, nombre=nombre, rol=rol, iat=now, exp=now + ttl_seconds,
+            user=user,
+            nombre=nombre,
+            rol=rol,
+            iat=now,
+            exp=now + ttl_seconds,
             jti=uuid.uuid4().hex,
         )
         token = jwt.encode(
-            claims.model_dump(), self._secret, algorithm=ALGORITHM,
+            claims.model_dump(),
+            self._secret,
+            algorithm=ALGORITHM,
             headers={"kid": key_id(self._secret)},
         )
         return token, claims
@@ -69,7 +75,9 @@ class TokenCodec:
             if secret is None:
                 raise InvalidTokenError("unknown signing key")
             payload = jwt.decode(
-                token, secret, algorithms=[ALGORITHM],
+                token,
+                secret,
+                algorithms=[ALGORITHM],
                 options={"require": ["exp", "iat", "jti", "user", "rol"]},
             )
             return Claims.model_validate(payload)

@@ -70,8 +70,7 @@ def install_common(app: FastAPI, *, readiness: dict[str, ReadinessCheck]) -> Non
 
     @app.exception_handler(HTTPException)
     async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse({"error": exc.detail}, status_code=exc.status_code,
-                            headers=exc.headers)
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -82,8 +81,9 @@ def install_common(app: FastAPI, *, readiness: dict[str, ReadinessCheck]) -> Non
         return JSONResponse({"error": "Datos inválidos", "detalles": details}, status_code=422)
 
     @app.middleware("http")
-    async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]
-                       ) -> Response:
+    async def _measure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         start = time.perf_counter()
         response = await call_next(request)
         route = request.scope.get("route")
@@ -105,7 +105,7 @@ def install_common(app: FastAPI, *, readiness: dict[str, ReadinessCheck]) -> Non
         for name, check in readiness.items():
             try:
                 await check(request)
-            except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+            except Exception as exc:
                 failures[name] = f"{type(exc).__name__}: {exc}"
         if failures:
             return JSONResponse({"status": "unavailable", "failures": failures}, 503)
@@ -125,4 +125,3 @@ async def redis_ready(request: Request) -> None:
 async def postgres_ready(request: Request) -> None:
     async with request.state.db.acquire() as conn:
         await conn.fetchval("SELECT 1")
-

@@ -17,15 +17,26 @@ def rejected(payload: object, max_length: int = 4000) -> str:
 
 
 def test_a_valid_request_is_parsed() -> None:
-    request = parse_send_request({"para": "admin", "mensaje": "hola", "cid": "c-1"},
-                                 max_length=4000)
+    request = parse_send_request(
+        {"para": "admin", "mensaje": "hola", "cid": "c-1"}, max_length=4000
+    )
     assert (request.para, request.mensaje, request.cid) == ("admin", "hola", "c-1")
 
 
-@pytest.mark.parametrize("payload", [None, "hola", 42, [], {"para": "admin"},
-                                     {"mensaje": "x"}, {"para": 1, "mensaje": "x"},
-                                     {"para": "admin", "mensaje": ["x"]},
-                                     {"para": "admin", "mensaje": "x", "cid": 5}])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        None,
+        "hola",
+        42,
+        [],
+        {"para": "admin"},
+        {"mensaje": "x"},
+        {"para": 1, "mensaje": "x"},
+        {"para": "admin", "mensaje": ["x"]},
+        {"para": "admin", "mensaje": "x", "cid": 5},
+    ],
+)
 def test_malformed_payloads_are_refused_as_invalid(payload: object) -> None:
     assert rejected(payload) == "invalido"
 
@@ -64,7 +75,7 @@ def test_message_ids_fold_into_bigints_in_acceptance_order() -> None:
     assert folded == sorted(folded)
     assert [db_id_to_stream(n) for n in folded] == ids
     for bad in ["", "12", "a-b", "1-2-3", "-1", "1-1000000"]:
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="not a message id"):
             stream_id_to_db(bad)
 
 
@@ -74,8 +85,14 @@ def test_conversation_is_named_after_the_customer() -> None:
 
 
 def test_stream_entry_round_trips_through_redis_fields() -> None:
-    entry = StreamEntry(de="ana", nombre="Ana", para="admin", conversacion="ana",
-                        mensaje="hola", fecha="2026-11-26T10:00:00.000Z")
+    entry = StreamEntry(
+        de="ana",
+        nombre="Ana",
+        para="admin",
+        conversacion="ana",
+        mensaje="hola",
+        fecha="2026-11-26T10:00:00.000Z",
+    )
     pairs = entry.fields()
     raw = {pairs[i].encode(): pairs[i + 1].encode() for i in range(0, len(pairs), 2)}
     assert StreamEntry.from_redis(raw) == entry

@@ -20,10 +20,11 @@ def test_display_names_are_normalised_and_trimmed() -> None:
     assert clean_display_name("Jose\u0301") == "José"  # NFC
 
 
-@pytest.mark.parametrize("name", ["", "  ", "ana\u202e", "\u2066ana", "a\u200db", "a\nb",
-                                  "a\x00", "x" * 65])
+@pytest.mark.parametrize(
+    "name", ["", "  ", "ana\u202e", "\u2066ana", "a\u200db", "a\nb", "a\x00", "x" * 65]
+)
 def test_display_names_with_control_or_bidi_characters_are_refused(name: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="nombre"):
         clean_display_name(name)
 
 
@@ -45,15 +46,17 @@ def test_production_refuses_a_short_secret() -> None:
 
 
 def test_production_accepts_real_values() -> None:
-    settings = DatabaseSettings(env="production", jwt_secret="k" * 64,
-                                database_url="postgresql://u:p@db/soporte")
+    settings = DatabaseSettings(
+        env="production", jwt_secret="k" * 64, database_url="postgresql://u:p@db/soporte"
+    )
     assert settings.env == "production"
 
 
 def test_local_mode_accepts_both_spellings_of_localhost() -> None:
     settings = SoporteSettings(public_origin="http://localhost:8080")
     assert settings.allowed_origins == ["http://localhost:8080", "http://127.0.0.1:8080"]
-    production = SoporteSettings(env="production", jwt_secret="k" * 64,
-                                 public_origin="https://soporte.example.com")
+    production = SoporteSettings(
+        env="production", jwt_secret="k" * 64, public_origin="https://soporte.example.com"
+    )
     assert production.allowed_origins == ["https://soporte.example.com"]
     assert production.cookie_secure

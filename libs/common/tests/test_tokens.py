@@ -32,16 +32,23 @@ def test_token_signed_with_another_key_is_refused() -> None:
 
 def test_unsigned_alg_none_token_is_refused() -> None:
     now = int(time.time())
-    payload = {"user": "ana", "nombre": "Ana", "rol": "admin", "iat": now, "exp": now + 60,
-               "jti": "x"}
+    payload = {
+        "user": "ana",
+        "nombre": "Ana",
+        "rol": "admin",
+        "iat": now,
+        "exp": now + 60,
+        "jti": "x",
+    }
     token = jwt.encode(payload, key=None, algorithm="none", headers={"kid": key_id(SECRET)})
     with pytest.raises(InvalidTokenError):
         TokenCodec(SECRET).decode(token)
 
 
 def test_token_without_required_claims_is_refused() -> None:
-    token = jwt.encode({"user": "ana", "rol": "user"}, SECRET, algorithm=ALGORITHM,
-                       headers={"kid": key_id(SECRET)})
+    token = jwt.encode(
+        {"user": "ana", "rol": "user"}, SECRET, algorithm=ALGORITHM, headers={"kid": key_id(SECRET)}
+    )
     with pytest.raises(InvalidTokenError):
         TokenCodec(SECRET).decode(token)
 

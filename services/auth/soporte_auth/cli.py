@@ -9,14 +9,14 @@ import os
 import sys
 from pathlib import Path
 
-from soporte_common import database
-from soporte_common.logging import configure_logging
-from soporte_common.redis_client import connect_redis
-from soporte_common.text import clean_display_name, is_valid_username
-from soporte_common.serving import serve
 from soporte_auth.app import create_app, ensure_account
 from soporte_auth.settings import AuthSettings
 from soporte_auth.users import UserStore
+from soporte_common import database
+from soporte_common.logging import configure_logging
+from soporte_common.redis_client import connect_redis
+from soporte_common.serving import serve
+from soporte_common.text import clean_display_name, is_valid_username
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "alembic_version_auth"

@@ -8,14 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field, field_validator
 
-from soporte_common.messages import SUPPORT_TEAM
-from soporte_common.text import USERNAME_PATTERN, clean_display_name
-from soporte_common.tokens import COOKIE_NAME, Claims, InvalidTokenError, TokenCodec
-from soporte_common.web import CurrentUser, token_from_request
 from soporte_auth.passwords import hash_password, verify_password
 from soporte_auth.settings import AuthSettings
 from soporte_auth.throttle import LoginThrottle
 from soporte_auth.users import UserStore
+from soporte_common.messages import SUPPORT_TEAM
+from soporte_common.text import USERNAME_PATTERN, clean_display_name
+from soporte_common.tokens import COOKIE_NAME, Claims, InvalidTokenError, TokenCodec
+from soporte_common.web import CurrentUser, token_from_request
 
 router = APIRouter(prefix="/api/auth")
 
@@ -71,8 +71,9 @@ async def register(body: RegisterBody, users: Users) -> Account:
 
 
 @router.post("/login")
-async def login(body: LoginBody, request: Request, response: Response, users: Users,
-                settings: Settings) -> Account:
+async def login(
+    body: LoginBody, request: Request, response: Response, users: Users, settings: Settings
+) -> Account:
     throttle: LoginThrottle = request.state.throttle
     if await throttle.locked(body.usuario):
         raise HTTPException(429, "Demasiados intentos fallidos; espera unos minutos")
@@ -87,11 +88,17 @@ async def login(body: LoginBody, request: Request, response: Response, users: Us
         await users.set_password_hash(user.usuario, new_hash)
     await users.publish(user.usuario, user.rol)  # heals the directory if Redis lost it
     codec: TokenCodec = request.state.codec
-    token, _ = codec.issue(user=user.usuario, nombre=user.nombre, rol=user.rol,
-                           ttl_seconds=settings.token_ttl_seconds)
+    token, _ = codec.issue(
+        user=user.usuario, nombre=user.nombre, rol=user.rol, ttl_seconds=settings.token_ttl_seconds
+    )
     response.set_cookie(
-        COOKIE_NAME, token, max_age=settings.token_ttl_seconds, path="/", httponly=True,
-        samesite="lax", secure=settings.cookie_secure,
+        COOKIE_NAME,
+        token,
+        max_age=settings.token_ttl_seconds,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
     )
     return Account(**user.public())
 
@@ -106,8 +113,9 @@ async def logout(request: Request, response: Response, settings: Settings) -> No
             pass  # already unusable: nothing to revoke
         else:
             await request.state.guard.revoke(claims)
-    response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax",
-                           secure=settings.cookie_secure)
+    response.delete_cookie(
+        COOKIE_NAME, path="/", httponly=True, samesite="lax", secure=settings.cookie_secure
+    )
 
 
 @router.get("/me")

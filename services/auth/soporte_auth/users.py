@@ -45,7 +45,10 @@ class UserStore:
         created = await self.db.fetchval(
             """INSERT INTO usuarios (usuario, nombre, rol, password_hash)
                VALUES ($1, $2, $3, $4) ON CONFLICT (usuario) DO NOTHING RETURNING true""",
-            usuario, nombre, rol, password_hash,
+            usuario,
+            nombre,
+            rol,
+            password_hash,
         )
         if created:
             await self.publish(usuario, rol)

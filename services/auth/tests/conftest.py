@@ -13,8 +13,9 @@ from soporte_stack.testing import RunningStack
 
 @pytest.fixture
 def settings(infra: RunningStack) -> AuthSettings:
-    return AuthSettings(database_url=infra.database_url, redis_url=infra.redis_url,
-                        login_failures_allowed=3)
+    return AuthSettings(
+        database_url=infra.database_url, redis_url=infra.redis_url, login_failures_allowed=3
+    )
 
 
 @pytest.fixture

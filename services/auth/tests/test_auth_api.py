@@ -15,14 +15,20 @@ from soporte_stack.testing import RunningStack
 pytestmark = pytest.mark.integration
 
 
-async def register(client: httpx.AsyncClient, usuario: str = "ana", nombre: str = "Ana",
-                   password: str = "secreto-123") -> httpx.Response:
-    return await client.post("/api/auth/register",
-                             json={"usuario": usuario, "nombre": nombre, "password": password})
+async def register(
+    client: httpx.AsyncClient,
+    usuario: str = "ana",
+    nombre: str = "Ana",
+    password: str = "secreto-123",
+) -> httpx.Response:
+    return await client.post(
+        "/api/auth/register", json={"usuario": usuario, "nombre": nombre, "password": password}
+    )
 
 
 async def test_register_then_login_sets_an_http_only_session_cookie(
-        client: httpx.AsyncClient) -> None:
+    client: httpx.AsyncClient,
+) -> None:
     created = await register(client)
     assert created.status_code == 201
     assert created.json() == {"usuario": "ana", "nombre": "Ana", "rol": "user"}
@@ -40,8 +46,9 @@ async def test_register_then_login_sets_an_http_only_session_cookie(
     assert me.json() == {"usuario": "ana", "nombre": "Ana", "rol": "user"}
 
 
-async def test_passwords_are_stored_as_argon2id_hashes(client: httpx.AsyncClient,
-                                                       infra: RunningStack) -> None:
+async def test_passwords_are_stored_as_argon2id_hashes(
+    client: httpx.AsyncClient, infra: RunningStack
+) -> None:
     await register(client)
     conn = await asyncpg.connect(infra.database_url)
     stored = await conn.fetchval("SELECT password_hash FROM usuarios WHERE usuario = 'ana'")
@@ -51,7 +58,8 @@ async def test_passwords_are_stored_as_argon2id_hashes(client: httpx.AsyncClient
 
 
 async def test_unknown_user_and_wrong_password_get_the_same_answer(
-        client: httpx.AsyncClient) -> None:
+    client: httpx.AsyncClient,
+) -> None:
     await register(client)
     wrong = await client.post("/api/auth/login", json={"usuario": "ana", "password": "nope-nope"})
     unknown = await client.post("/api/auth/login", json={"usuario": "nadie", "password": "x"})
@@ -60,34 +68,39 @@ async def test_unknown_user_and_wrong_password_get_the_same_answer(
     assert "set-cookie" not in wrong.headers
 
 
-async def test_repeated_failures_pause_logins_for_that_username(
-        client: httpx.AsyncClient) -> None:
+async def test_repeated_failures_pause_logins_for_that_username(client: httpx.AsyncClient) -> None:
     await register(client)
     for _ in range(3):
         await client.post("/api/auth/login", json={"usuario": "ana", "password": "bad-guess"})
-    locked = await client.post("/api/auth/login",
-                               json={"usuario": "ana", "password": "secreto-123"})
+    locked = await client.post(
+        "/api/auth/login", json={"usuario": "ana", "password": "secreto-123"}
+    )
     assert locked.status_code == 429
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"usuario": "Ana Lopez", "nombre": "Ana", "password": "secreto-123"}, "usuario"),
-    ({"usuario": "ana", "nombre": "Ana\u202e", "password": "secreto-123"}, "nombre"),
-    ({"usuario": "ana", "nombre": "   ", "password": "secreto-123"}, "nombre"),
-    ({"usuario": "ana", "nombre": "Ana", "password": "corta"}, "password"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"usuario": "Ana Lopez", "nombre": "Ana", "password": "secreto-123"}, "usuario"),
+        ({"usuario": "ana", "nombre": "Ana\u202e", "password": "secreto-123"}, "nombre"),
+        ({"usuario": "ana", "nombre": "   ", "password": "secreto-123"}, "nombre"),
+        ({"usuario": "ana", "nombre": "Ana", "password": "corta"}, "password"),
+    ],
+)
 async def test_bad_registrations_are_refused_with_the_field_named(
-        client: httpx.AsyncClient, body: dict[str, str], field: str) -> None:
+    client: httpx.AsyncClient, body: dict[str, str], field: str
+) -> None:
     response = await client.post("/api/auth/register", json=body)
     assert response.status_code == 422
     assert response.json()["error"] == "Datos inválidos"
     assert [d["campo"] for d in response.json()["detalles"]] == [field]
-    assert (await client.post("/api/auth/login",
-                              json={"usuario": "ana", "password": "secreto-123"})).status_code == 401
+    login = await client.post("/api/auth/login", json={"usuario": "ana", "password": "secreto-123"})
+    assert login.status_code == 401
 
 
 async def test_usernames_are_unique_and_support_names_are_reserved(
-        client: httpx.AsyncClient) -> None:
+    client: httpx.AsyncClient,
+) -> None:
     assert (await register(client)).status_code == 201
     assert (await register(client)).status_code == 409
     # "admin" is where customers write: nobody may register it, whatever the first agent's name.
@@ -96,22 +109,25 @@ async def test_usernames_are_unique_and_support_names_are_reserved(
 
 
 async def test_self_registration_never_creates_an_agent(client: httpx.AsyncClient) -> None:
-    response = await client.post("/api/auth/register", json={
-        "usuario": "eve", "nombre": "Eve", "password": "secreto-123", "rol": "admin"})
+    response = await client.post(
+        "/api/auth/register",
+        json={"usuario": "eve", "nombre": "Eve", "password": "secreto-123", "rol": "admin"},
+    )
     assert response.json()["rol"] == "user"
 
 
 async def test_the_first_agent_and_demo_customer_exist_after_start(
-        client: httpx.AsyncClient, redis: Redis) -> None:
-    admin = await client.post("/api/auth/login",
-                              json={"usuario": "admin", "password": "soporte-admin"})
+    client: httpx.AsyncClient, redis: Redis
+) -> None:
+    admin = await client.post(
+        "/api/auth/login", json={"usuario": "admin", "password": "soporte-admin"}
+    )
     assert admin.json()["rol"] == "admin"
     assert await redis.hget(keys.USER_DIRECTORY, "admin") == b"admin"
     assert await redis.hget(keys.USER_DIRECTORY, "cliente") == b"user"
 
 
-async def test_logout_revokes_the_token_everywhere(client: httpx.AsyncClient,
-                                                   redis: Redis) -> None:
+async def test_logout_revokes_the_token_everywhere(client: httpx.AsyncClient, redis: Redis) -> None:
     await register(client)
     await client.post("/api/auth/login", json={"usuario": "ana", "password": "secreto-123"})
     token = client.cookies["token"]
@@ -121,8 +137,10 @@ async def test_logout_revokes_the_token_everywhere(client: httpx.AsyncClient,
 
     response = await client.post("/api/auth/logout")
     assert response.status_code == 204
-    assert 'token=""' in response.headers["set-cookie"] or "Max-Age=0" in response.headers[
-        "set-cookie"]
+    assert (
+        'token=""' in response.headers["set-cookie"]
+        or "Max-Age=0" in response.headers["set-cookie"]
+    )
     announced = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
     assert announced is not None
     await pubsub.aclose()
@@ -141,7 +159,8 @@ async def test_me_without_cookie_or_with_forged_token_is_401(client: httpx.Async
 
 
 async def test_a_token_claiming_a_role_the_user_lacks_is_refused(
-        client: httpx.AsyncClient, settings: object) -> None:
+    client: httpx.AsyncClient, settings: object
+) -> None:
     await register(client)
     codec = TokenCodec(client_secret(settings))
     elevated, _ = codec.issue(user="ana", nombre="Ana", rol="admin", ttl_seconds=60)
@@ -154,7 +173,8 @@ def client_secret(settings: object) -> str:
 
 
 async def test_the_directory_is_rebuilt_after_redis_loses_its_data(
-        client: httpx.AsyncClient, redis: Redis) -> None:
+    client: httpx.AsyncClient, redis: Redis
+) -> None:
     await register(client)
     await redis.flushdb()
     for _ in range(100):
@@ -164,15 +184,17 @@ async def test_the_directory_is_rebuilt_after_redis_loses_its_data(
     assert await redis.hget(keys.USER_DIRECTORY, "ana") == b"user"
 
 
-async def test_operator_command_adds_an_agent(client: httpx.AsyncClient, infra: RunningStack,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_operator_command_adds_an_agent(
+    client: httpx.AsyncClient, infra: RunningStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SOPORTE_DATABASE_URL", infra.database_url)
     monkeypatch.setenv("SOPORTE_REDIS_URL", infra.redis_url)
     monkeypatch.setenv("SOPORTE_NEW_ADMIN_PASSWORD", "agente-secreto")
     code = await asyncio.to_thread(auth_cli, ["create-admin", "maria", "--nombre", "María"])
     assert code == 0
-    login = await client.post("/api/auth/login",
-                              json={"usuario": "maria", "password": "agente-secreto"})
+    login = await client.post(
+        "/api/auth/login", json={"usuario": "maria", "password": "agente-secreto"}
+    )
     assert login.json() == {"usuario": "maria", "nombre": "María", "rol": "admin"}
     again = await asyncio.to_thread(auth_cli, ["create-admin", "maria"])
     assert again == 1

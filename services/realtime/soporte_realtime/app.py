@@ -30,8 +30,8 @@ log = get_logger(__name__)
 
 # No permessage-deflate: aiohttp negotiates it by default, and compressing every small chat
 # frame costs far more CPU than the bytes it saves (see docs/performance.md).
-engineio_aiohttp.WebSocketResponse = functools.partial(  # type: ignore[attr-defined]
-    engineio_aiohttp.WebSocketResponse, compress=False  # type: ignore[attr-defined]
+engineio_aiohttp.WebSocketResponse = functools.partial(
+    engineio_aiohttp.WebSocketResponse, compress=False
 )
 
 SESSION_ENDED_EVENT = "sesion_terminada"
@@ -78,25 +78,39 @@ def create_app(settings: RealtimeSettings | None = None) -> web.Application:
         await sessions.drop_revoked(redis)
 
     sessions = Sessions(end_session)
-    manager = ReplicaManager(settings.redis_url, channel=keys.SOCKETIO_CHANNEL,
-                             on_resubscribed=resync)
-    sio = socketio.AsyncServer(
-        async_mode="aiohttp", client_manager=manager, json=OrjsonForSocketIO,
-        cors_allowed_origins=settings.allowed_origins, cors_credentials=True,
-        max_http_buffer_size=settings.max_frame_bytes,
-        ping_interval=settings.ping_interval_seconds, ping_timeout=settings.ping_timeout_seconds,
-        async_handlers=False,  # one client's events in order: its messages keep their order
-        logger=False, engineio_logger=False,
+    manager = ReplicaManager(
+        settings.redis_url, channel=keys.SOCKETIO_CHANNEL, on_resubscribed=resync
     )
-    codec = TokenCodec(settings.jwt_secret.get_secret_value(),
-                       [s.get_secret_value() for s in settings.jwt_previous_secrets])
-    sio.register_namespace(ChatNamespace(
-        guard=SessionGuard(codec, redis),
-        bus=MessageBus(redis, rate_limit=settings.rate_limit_messages,
-                       rate_window_ms=int(settings.rate_limit_window_seconds * 1000),
-                       client_id_ttl=settings.client_id_ttl_seconds),
-        sessions=sessions, max_message_length=settings.max_message_length,
-    ))
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        client_manager=manager,
+        json=OrjsonForSocketIO,
+        cors_allowed_origins=settings.allowed_origins,
+        cors_credentials=True,
+        max_http_buffer_size=settings.max_frame_bytes,
+        ping_interval=settings.ping_interval_seconds,
+        ping_timeout=settings.ping_timeout_seconds,
+        async_handlers=False,  # one client's events in order: its messages keep their order
+        logger=False,
+        engineio_logger=False,
+    )
+    codec = TokenCodec(
+        settings.jwt_secret.get_secret_value(),
+        [s.get_secret_value() for s in settings.jwt_previous_secrets],
+    )
+    sio.register_namespace(
+        ChatNamespace(
+            guard=SessionGuard(codec, redis),
+            bus=MessageBus(
+                redis,
+                rate_limit=settings.rate_limit_messages,
+                rate_window_ms=int(settings.rate_limit_window_seconds * 1000),
+                client_id_ttl=settings.client_id_ttl_seconds,
+            ),
+            sessions=sessions,
+            max_message_length=settings.max_message_length,
+        )
+    )
 
     app = web.Application()
     app[STATE] = Realtime(settings, redis, sio, manager, sessions)
@@ -132,7 +146,7 @@ async def _readiness(request: web.Request) -> web.Response:
     failures = {}
     try:
         await realtime.redis.ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+    except Exception as exc:
         failures["redis"] = str(exc)
     if not realtime.manager.subscribed.is_set():
         failures["pubsub"] = "not subscribed to the socketio channel"

@@ -68,11 +68,19 @@ def rooms_for(sender: Claims, para: str) -> list[str]:
 
 def emit_payload(rooms: list[str], message: dict[str, str]) -> tuple[bytes, bytes]:
     """The pub/sub message, split where the stream id goes (the script inserts it)."""
-    encoded = orjson.dumps({
-        "method": "emit", "event": RECEIVED_EVENT, "data": [message], "binary": False,
-        "namespace": "/", "room": rooms, "skip_sid": None, "callback": None,
-        "host_id": STREAM_HOST_ID,
-    })
+    encoded = orjson.dumps(
+        {
+            "method": "emit",
+            "event": RECEIVED_EVENT,
+            "data": [message],
+            "binary": False,
+            "namespace": "/",
+            "room": rooms,
+            "skip_sid": None,
+            "callback": None,
+            "host_id": STREAM_HOST_ID,
+        }
+    )
     head, tail = encoded.split(_PLACEHOLDER_JSON)
     return head, tail
 
@@ -84,8 +92,9 @@ class Accepted:
 
 
 class MessageBus:
-    def __init__(self, redis: Redis, *, rate_limit: int, rate_window_ms: int,
-                 client_id_ttl: int) -> None:
+    def __init__(
+        self, redis: Redis, *, rate_limit: int, rate_window_ms: int, client_id_ttl: int
+    ) -> None:
         self._accept = redis.register_script(ACCEPT_SCRIPT)
         self.rate_limit = rate_limit
         self.rate_window_ms = rate_window_ms
@@ -99,22 +108,37 @@ class MessageBus:
             raise MessageRejectedError("destinatario")
         fecha = now_iso()
         entry = StreamEntry(
-            de=sender.user, nombre=sender.nombre, para=request.para,
+            de=sender.user,
+            nombre=sender.nombre,
+            para=request.para,
             conversacion=conversation_of(sender.user, sender.rol, request.para),
-            mensaje=request.mensaje, fecha=fecha,
+            mensaje=request.mensaje,
+            fecha=fecha,
         )
         head, tail = emit_payload(
             rooms_for(sender, request.para),
-            {"id": _ID_PLACEHOLDER, "de": entry.de, "para": entry.para,
-             "mensaje": entry.mensaje, "fecha": fecha},
+            {
+                "id": _ID_PLACEHOLDER,
+                "de": entry.de,
+                "para": entry.para,
+                "mensaje": entry.mensaje,
+                "fecha": fecha,
+            },
         )
         cid_key = keys.client_message_id(sender.user, request.cid or "-")
         result = await self._accept(
             keys=[keys.STREAM, keys.send_rate(sender.user), keys.USER_DIRECTORY, cid_key],
             args=[
-                keys.SOCKETIO_CHANNEL, self.rate_limit, self.rate_window_ms,
-                1 if sender.rol == "admin" else 0, request.para,
-                self.client_id_ttl if request.cid else 0, head, tail, fecha, *entry.fields(),
+                keys.SOCKETIO_CHANNEL,
+                self.rate_limit,
+                self.rate_window_ms,
+                1 if sender.rol == "admin" else 0,
+                request.para,
+                self.client_id_ttl if request.cid else 0,
+                head,
+                tail,
+                fecha,
+                *entry.fields(),
             ],
         )
         outcome = result[0].decode()
@@ -124,4 +148,8 @@ class MessageBus:
             # A retry of a message already accepted: same id, nothing stored twice.
             first_id, _, first_fecha = result[1].decode().partition(" ")
             return Accepted(id=first_id, fecha=first_fecha)
-        raise MessageRejectedError(outcome)  # type: ignore[arg-type]
+        if outcome == "destinatario":
+            raise MessageRejectedError("destinatario")
+        if outcome == "ritmo":
+            raise MessageRejectedError("ritmo")
+        raise RuntimeError(f"unexpected outcome from the accept script: {outcome!r}")

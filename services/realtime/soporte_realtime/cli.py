@@ -22,9 +22,15 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = RealtimeSettings()
     configure_logging("realtime", level=settings.log_level, fmt=settings.log_format)
-    web.run_app(create_app(settings), host=settings.bind_host, port=args.port,
-                access_log=None, print=None, loop=uvloop.new_event_loop(),
-                shutdown_timeout=5)
+    web.run_app(
+        create_app(settings),
+        host=settings.bind_host,
+        port=args.port,
+        access_log=None,
+        print=None,
+        loop=uvloop.new_event_loop(),
+        shutdown_timeout=5,
+    )
     return 0
 
 

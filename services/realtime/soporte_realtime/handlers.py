@@ -51,8 +51,9 @@ def handshake_token(environ: dict[str, Any], auth: object) -> str:
 
 
 class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
-    def __init__(self, *, guard: SessionGuard, bus: MessageBus, sessions: Sessions,
-                 max_message_length: int) -> None:
+    def __init__(
+        self, *, guard: SessionGuard, bus: MessageBus, sessions: Sessions, max_message_length: int
+    ) -> None:
         super().__init__("/")
         self.guard = guard
         self.bus = bus
@@ -82,8 +83,9 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         metrics.CONNECTIONS_REFUSED.labels(reason).inc()
         eio_sid = self.server.manager.eio_sid_from_sid(sid, self.namespace)
         if eio_sid is not None:
-            asyncio.get_running_loop().call_later(REFUSED_LINGER_SECONDS, self._close_engine,
-                                                  eio_sid)
+            asyncio.get_running_loop().call_later(
+                REFUSED_LINGER_SECONDS, self._close_engine, eio_sid
+            )
         raise socketio.exceptions.ConnectionRefusedError(message)
 
     def _close_engine(self, eio_sid: str) -> None:
@@ -111,7 +113,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         except MessageRejectedError as exc:
             metrics.REFUSED.labels(exc.code).inc()
             return exc.ack()
-        except Exception:  # noqa: BLE001 - Redis down or worse: say so, never go silent
+        except Exception:
             log.exception("message not accepted", usuario=claims.user if claims else None)
             metrics.REFUSED.labels("no_disponible").inc()
             return MessageRejectedError("no_disponible").ack()

@@ -21,8 +21,9 @@ log = get_logger(__name__)
 
 
 class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
-    def __init__(self, url: str, *, channel: str,
-                 on_resubscribed: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self, url: str, *, channel: str, on_resubscribed: Callable[[], Awaitable[None]]
+    ) -> None:
         super().__init__(url, channel=channel, redis_options={"socket_connect_timeout": 2})
         self._on_resubscribed = on_resubscribed
         self.subscribed = asyncio.Event()
@@ -47,9 +48,10 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
                     yield message
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - any failure: reconnect
+            except Exception as exc:
                 self.subscribed.clear()
-                log.warning("lost the socketio channel; resubscribing", error=str(exc),
-                            retry_in=retry_sleep)
+                log.warning(
+                    "lost the socketio channel; resubscribing", error=str(exc), retry_in=retry_sleep
+                )
                 await asyncio.sleep(retry_sleep)
                 retry_sleep = min(retry_sleep * 2, 2.0)

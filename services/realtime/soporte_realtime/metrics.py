@@ -12,6 +12,7 @@ DELIVERED = Counter(
     "soporte_messages_delivered_total", "Message emits handled by this replica's sockets."
 )
 ACCEPT_LATENCY = Histogram(
-    "soporte_accept_latency_seconds", "From receiving mensaje_privado to its acknowledgement.",
+    "soporte_accept_latency_seconds",
+    "From receiving mensaje_privado to its acknowledgement.",
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
 )

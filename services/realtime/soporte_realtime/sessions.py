@@ -7,8 +7,9 @@ import asyncio
 import contextlib
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -18,7 +19,7 @@ from soporte_common.tokens import Claims
 
 log = get_logger(__name__)
 
-EndSession = Callable[[str, str], Awaitable[None]]  # (sid, reason)
+EndSession = Callable[[str, str], Coroutine[Any, Any, None]]  # (sid, reason)
 
 
 @dataclass
@@ -92,10 +93,10 @@ class Sessions:
                     self.revoke(message["data"].decode())
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - any failure: resubscribe
+            except Exception as exc:
                 log.warning("lost the revocations channel; resubscribing", error=str(exc))
                 await asyncio.sleep(retry_sleep)
                 retry_sleep = min(retry_sleep * 2, 2.0)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]

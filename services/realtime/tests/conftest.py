@@ -48,16 +48,17 @@ def replica_apps() -> dict[str, web.Application]:
 
 
 @pytest.fixture
-async def start_replica(infra: RunningStack, redis: Redis,
-                        replica_apps: dict[str, web.Application]
-                        ) -> AsyncIterator[StartReplica]:
+async def start_replica(
+    infra: RunningStack, redis: Redis, replica_apps: dict[str, web.Application]
+) -> AsyncIterator[StartReplica]:
     """Start realtime replicas (each on its own port); returns their URLs."""
     runners: list[web.AppRunner] = []
 
     async def start(**overrides: Any) -> str:
         port = free_port()
-        settings = RealtimeSettings(redis_url=infra.redis_url,
-                                    public_origin="http://localhost:8080", **overrides)
+        settings = RealtimeSettings(
+            redis_url=infra.redis_url, public_origin="http://localhost:8080", **overrides
+        )
         app = create_app(settings)
         runner = web.AppRunner(app)
         await runner.setup()
@@ -92,8 +93,9 @@ def claims_of(token: str) -> Claims:
 class Client:
     """A Socket.IO client that records what it receives."""
 
-    sio: socketio.AsyncClient = field(default_factory=lambda: socketio.AsyncClient(
-        reconnection=False))
+    sio: socketio.AsyncClient = field(
+        default_factory=lambda: socketio.AsyncClient(reconnection=False)
+    )
     received: list[dict[str, Any]] = field(default_factory=list)
     events: list[tuple[str, Any]] = field(default_factory=list)
     refused: list[Any] = field(default_factory=list)
@@ -105,18 +107,26 @@ class Client:
             self.sio.on(event, lambda data, event=event: self.events.append((event, data)))
         self.sio.on("disconnect", lambda *args: self.events.append(("disconnect", args)))
 
-    async def connect(self, url: str, token: str | None = None, *,
-                      headers: dict[str, str] | None = None, transport: str = "websocket",
-                      auth: dict[str, str] | None = None) -> None:
+    async def connect(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        transport: str = "websocket",
+        auth: dict[str, str] | None = None,
+    ) -> None:
         all_headers = dict(headers or {})
         if token is not None:
             all_headers["Cookie"] = f"token={token}"
-        await self.sio.connect(url, headers=all_headers, transports=[transport], auth=auth,
-                               wait_timeout=5)
+        await self.sio.connect(
+            url, headers=all_headers, transports=[transport], auth=auth, wait_timeout=5
+        )
 
     async def send(self, para: str, mensaje: object, **extra: Any) -> dict[str, Any]:
         ack: dict[str, Any] = await self.sio.call(
-            "mensaje_privado", {"para": para, "mensaje": mensaje, **extra}, timeout=10)
+            "mensaje_privado", {"para": para, "mensaje": mensaje, **extra}, timeout=10
+        )
         return ack
 
 

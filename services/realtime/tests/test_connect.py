@@ -37,18 +37,29 @@ async def test_cookies_without_token_are_refused_as_token_missing(replica: str, 
 async def test_bad_tokens_are_refused_as_invalid(replica: str, clients, redis: Redis) -> None:
     await account(redis, "ana")
     now = int(time.time())
-    claims = {"user": "ana", "nombre": "Ana", "rol": "user", "iat": now, "exp": now + 60,
-              "jti": "j1"}
+    claims = {
+        "user": "ana",
+        "nombre": "Ana",
+        "rol": "user",
+        "iat": now,
+        "exp": now + 60,
+        "jti": "j1",
+    }
     forged = {
         "garbage": "not.a.jwt",
-        "other key": TokenCodec("z" * 40).issue(user="ana", nombre="Ana", rol="user",
-                                                ttl_seconds=60)[0],
-        "alg none": jwt.encode(claims, None, algorithm="none",
-                               headers={"kid": key_id(CODEC._secret)}),  # noqa: SLF001
+        "other key": TokenCodec("z" * 40).issue(
+            user="ana", nombre="Ana", rol="user", ttl_seconds=60
+        )[0],
+        "alg none": jwt.encode(
+            claims, None, algorithm="none", headers={"kid": key_id(CODEC._secret)}
+        ),
         "expired": CODEC.issue(user="ana", nombre="Ana", rol="user", ttl_seconds=-1)[0],
-        "no jti": jwt.encode({k: v for k, v in claims.items() if k != "jti"},
-                             CODEC._secret, algorithm=ALGORITHM,  # noqa: SLF001
-                             headers={"kid": key_id(CODEC._secret)}),  # noqa: SLF001
+        "no jti": jwt.encode(
+            {k: v for k, v in claims.items() if k != "jti"},
+            CODEC._secret,
+            algorithm=ALGORITHM,
+            headers={"kid": key_id(CODEC._secret)},
+        ),
         "role not held": CODEC.issue(user="ana", nombre="Ana", rol="admin", ttl_seconds=60)[0],
         "unknown user": CODEC.issue(user="ghost", nombre="G", rol="user", ttl_seconds=60)[0],
     }
@@ -57,8 +68,7 @@ async def test_bad_tokens_are_refused_as_invalid(replica: str, clients, redis: R
         assert message == "Token inválido", name
 
 
-async def test_refusals_arrive_over_long_polling_too(start_replica: StartReplica,
-                                                     clients) -> None:
+async def test_refusals_arrive_over_long_polling_too(start_replica: StartReplica, clients) -> None:
     # Short pings: python-engineio holds a closed session's pending poll until the next one.
     url = await start_replica(ping_interval_seconds=1, ping_timeout_seconds=1)
     message = await refusal(clients(), url, token="not.a.jwt", transport="polling")
@@ -66,7 +76,8 @@ async def test_refusals_arrive_over_long_polling_too(start_replica: StartReplica
 
 
 async def test_a_refused_connection_is_closed_by_the_server(
-        replica: str, clients, replica_apps: dict[str, web.Application]) -> None:
+    replica: str, clients, replica_apps: dict[str, web.Application]
+) -> None:
     engine = replica_apps[replica][STATE].sio.eio
     client = clients()
     assert await refusal(client, replica, token="not.a.jwt") == "Token inválido"
@@ -79,8 +90,7 @@ async def test_a_revoked_session_cannot_reconnect(replica: str, clients, redis: 
     assert await refusal(clients(), replica, token=token) == "Token inválido"
 
 
-async def test_a_valid_cookie_or_auth_payload_connects(replica: str, clients,
-                                                       redis: Redis) -> None:
+async def test_a_valid_cookie_or_auth_payload_connects(replica: str, clients, redis: Redis) -> None:
     token = await account(redis, "ana")
     by_cookie, by_auth = clients(), clients()
     await by_cookie.connect(replica, token)
@@ -90,20 +100,24 @@ async def test_a_valid_cookie_or_auth_payload_connects(replica: str, clients,
 
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
 async def test_a_foreign_origin_is_refused_even_with_a_valid_cookie(
-        start_replica: StartReplica, clients, redis: Redis, transport: str) -> None:
+    start_replica: StartReplica, clients, redis: Redis, transport: str
+) -> None:
     replica = await start_replica(ping_interval_seconds=1, ping_timeout_seconds=1)
     token = await account(redis, "ana")
     with pytest.raises(socketio.exceptions.ConnectionError):
-        await clients().connect(replica, token, transport=transport,
-                                headers={"Origin": "https://evil.example"})
+        await clients().connect(
+            replica, token, transport=transport, headers={"Origin": "https://evil.example"}
+        )
     same_site = clients()
-    await same_site.connect(replica, token, transport=transport,
-                            headers={"Origin": "http://localhost:8080"})
+    await same_site.connect(
+        replica, token, transport=transport, headers={"Origin": "http://localhost:8080"}
+    )
     assert same_site.sio.connected
 
 
 async def test_logout_disconnects_open_sockets_on_every_replica(
-        start_replica: StartReplica, clients, redis: Redis) -> None:
+    start_replica: StartReplica, clients, redis: Redis
+) -> None:
     token = await account(redis, "ana")
     other = await account(redis, "bob")
     first, second = await start_replica(), await start_replica()
@@ -121,8 +135,9 @@ async def test_logout_disconnects_open_sockets_on_every_replica(
     assert bystander.sio.connected
 
 
-async def test_a_socket_is_closed_when_its_token_expires(replica: str, clients,
-                                                         redis: Redis) -> None:
+async def test_a_socket_is_closed_when_its_token_expires(
+    replica: str, clients, redis: Redis
+) -> None:
     token = await account(redis, "ana", ttl=2)
     client = clients()
     await client.connect(replica, token)

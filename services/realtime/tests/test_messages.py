@@ -25,7 +25,8 @@ async def connected(clients, url: str, token: str) -> Client:
 
 
 async def test_a_customer_message_reaches_every_agent_and_the_senders_tabs_once(
-        start_replica: StartReplica, clients, redis: Redis) -> None:
+    start_replica: StartReplica, clients, redis: Redis
+) -> None:
     one, two = await start_replica(), await start_replica()
     ana = await account(redis, "ana")
     ana_tab1 = await connected(clients, one, ana)
@@ -37,8 +38,13 @@ async def test_a_customer_message_reaches_every_agent_and_the_senders_tabs_once(
 
     ack = await ana_tab1.send("admin", "hola", de="admin")  # a claimed sender is ignored
     assert ack["ok"] is True and set(ack) == {"ok", "id", "fecha"}
-    expected = {"id": ack["id"], "de": "ana", "para": "admin", "mensaje": "hola",
-                "fecha": ack["fecha"]}
+    expected = {
+        "id": ack["id"],
+        "de": "ana",
+        "para": "admin",
+        "mensaje": "hola",
+        "fecha": ack["fecha"],
+    }
     receivers = [ana_tab1, ana_tab2, agent, agent2]
     await eventually(lambda: all(c.received for c in receivers))
     await asyncio.sleep(0.3)  # would-be duplicates have had time to arrive
@@ -46,13 +52,24 @@ async def test_a_customer_message_reaches_every_agent_and_the_senders_tabs_once(
         assert client.received == [expected]
     assert stranger.received == []
     entries = await stream(redis)
-    assert entries == [(ack["id"], {"de": "ana", "nombre": "Ana", "para": "admin",
-                                    "conversacion": "ana", "mensaje": "hola",
-                                    "fecha": ack["fecha"]})]
+    assert entries == [
+        (
+            ack["id"],
+            {
+                "de": "ana",
+                "nombre": "Ana",
+                "para": "admin",
+                "conversacion": "ana",
+                "mensaje": "hola",
+                "fecha": ack["fecha"],
+            },
+        )
+    ]
 
 
 async def test_an_agent_reply_reaches_the_customer_and_every_agent(
-        start_replica: StartReplica, clients, redis: Redis) -> None:
+    start_replica: StartReplica, clients, redis: Redis
+) -> None:
     one, two = await start_replica(), await start_replica()
     ana = await connected(clients, one, await account(redis, "ana"))
     agent = await connected(clients, two, await account(redis, "maria", "admin"))
@@ -71,17 +88,21 @@ async def test_an_agent_reply_reaches_the_customer_and_every_agent(
     assert (await stream(redis))[0][1]["conversacion"] == "ana"
 
 
-@pytest.mark.parametrize(("payload", "code"), [
-    ("texto suelto", "invalido"),
-    ({"para": "admin"}, "invalido"),
-    ({"para": "admin", "mensaje": 12}, "invalido"),
-    ({"para": "admin", "mensaje": "   "}, "vacio"),
-    ({"para": "admin", "mensaje": "x" * 4001}, "demasiado_largo"),
-    ({"para": "admin", "mensaje": "nul\x00"}, "caracteres"),
-    ({"para": "bob", "mensaje": "hola bob"}, "no_permitido"),
-])
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        ("texto suelto", "invalido"),
+        ({"para": "admin"}, "invalido"),
+        ({"para": "admin", "mensaje": 12}, "invalido"),
+        ({"para": "admin", "mensaje": "   "}, "vacio"),
+        ({"para": "admin", "mensaje": "x" * 4001}, "demasiado_largo"),
+        ({"para": "admin", "mensaje": "nul\x00"}, "caracteres"),
+        ({"para": "bob", "mensaje": "hola bob"}, "no_permitido"),
+    ],
+)
 async def test_bad_input_is_refused_not_stored_and_the_socket_survives(
-        replica: str, clients, redis: Redis, payload: Any, code: str) -> None:
+    replica: str, clients, redis: Redis, payload: Any, code: str
+) -> None:
     await account(redis, "bob")
     ana = await connected(clients, replica, await account(redis, "ana"))
     ack = await ana.sio.call("mensaje_privado", payload, timeout=5)
@@ -91,8 +112,7 @@ async def test_bad_input_is_refused_not_stored_and_the_socket_survives(
     assert (await ana.send("admin", "sigo aquí"))["ok"]
 
 
-async def test_agents_write_to_existing_customers_only(replica: str, clients,
-                                                       redis: Redis) -> None:
+async def test_agents_write_to_existing_customers_only(replica: str, clients, redis: Redis) -> None:
     await account(redis, "juan", "admin")
     agent = await connected(clients, replica, await account(redis, "maria", "admin"))
     assert (await agent.send("nadie", "hola"))["codigo"] == "destinatario"
@@ -102,7 +122,8 @@ async def test_agents_write_to_existing_customers_only(replica: str, clients,
 
 
 async def test_flooding_is_rate_limited_per_user_without_affecting_others(
-        start_replica: StartReplica, clients, redis: Redis) -> None:
+    start_replica: StartReplica, clients, redis: Redis
+) -> None:
     url = await start_replica(rate_limit_messages=5, rate_limit_window_seconds=30)
     flooder = await connected(clients, url, await account(redis, "ana"))
     calm = await connected(clients, url, await account(redis, "bob"))
@@ -114,7 +135,8 @@ async def test_flooding_is_rate_limited_per_user_without_affecting_others(
 
 
 async def test_a_retried_send_with_the_same_client_id_is_stored_once(
-        replica: str, clients, redis: Redis) -> None:
+    replica: str, clients, redis: Redis
+) -> None:
     ana = await connected(clients, replica, await account(redis, "ana"))
     first = await ana.send("admin", "hola", cid="c-123")
     retry = await ana.send("admin", "hola", cid="c-123")
@@ -123,7 +145,8 @@ async def test_a_retried_send_with_the_same_client_id_is_stored_once(
 
 
 async def test_every_receiver_sees_one_conversation_in_acceptance_order(
-        start_replica: StartReplica, clients, redis: Redis) -> None:
+    start_replica: StartReplica, clients, redis: Redis
+) -> None:
     one, two = await start_replica(), await start_replica()
     token = await account(redis, "ana")
     senders = [await connected(clients, url, token) for url in (one, two, one, two)]
@@ -144,7 +167,8 @@ async def test_every_receiver_sees_one_conversation_in_acceptance_order(
 
 
 async def test_clients_are_asked_to_catch_up_after_the_replica_resubscribes(
-        replica: str, clients, redis: Redis) -> None:
+    replica: str, clients, redis: Redis
+) -> None:
     ana = await connected(clients, replica, await account(redis, "ana"))
     agent = await connected(clients, replica, await account(redis, "maria", "admin"))
     await redis.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
@@ -155,7 +179,8 @@ async def test_clients_are_asked_to_catch_up_after_the_replica_resubscribes(
 
 
 async def test_a_frame_over_the_size_limit_closes_only_that_connection(
-        start_replica: StartReplica, clients, redis: Redis) -> None:
+    start_replica: StartReplica, clients, redis: Redis
+) -> None:
     url = await start_replica(max_frame_bytes=16 * 1024)
     attacker = await connected(clients, url, await account(redis, "ana"))
     bystander = await connected(clients, url, await account(redis, "bob"))
