@@ -9,6 +9,7 @@ RUN := $(UV) run --frozen --all-packages
 PYTEST := $(RUN) pytest
 # Workspace members, tested one by one (each starts the real parts it needs).
 MEMBERS := libs/common services/auth services/realtime services/history-api frontend
+SERVICES := services/auth services/realtime services/history-api
 
 .PHONY: help setup run test test-unit test-integration test-e2e test-browser lint format \
         bench bench-smoke screenshots logs clean
@@ -39,7 +40,7 @@ test-unit: ## Unit tests of each workspace member (pure logic, no servers)
 	  echo "── unit: $$member"; $(PYTEST) $$member/tests -m "not integration" -q; done
 
 test-integration: ## Each service against real Redis and real Postgres (started by the fixtures)
-	@set -e; for member in $(MEMBERS); do \
+	@set -e; for member in $(SERVICES); do \
 	  echo "── integration: $$member"; $(PYTEST) $$member/tests -m integration -q; done
 
 test-e2e: ## The whole stack as `make run` starts it, through the gateway (clients and a browser)

@@ -1,0 +1,39 @@
+"""The page server: both pages, the vendored client, and the security headers."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from soporte_frontend.app import create_app
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
+        yield c
+
+
+async def test_pages_and_assets_are_served_with_a_strict_policy(client: httpx.AsyncClient) -> None:
+    for path in ("/", "/soporte", "/static/js/chat.js", "/static/vendor/socket.io.min.js"):
+        response = await client.get(path)
+        assert response.status_code == 200, path
+        policy = response.headers["content-security-policy"]
+        assert "script-src 'self'" in policy
+        assert "frame-ancestors 'none'" in policy
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_the_pages_load_no_inline_script_and_nothing_from_other_origins(
+    client: httpx.AsyncClient,
+) -> None:
+    for path in ("/", "/soporte"):
+        html = (await client.get(path)).text
+        assert "<script>" not in html
+        assert "http://" not in html
+        assert "https://" not in html
+
+
+async def test_readiness_needs_the_vendored_socketio_client(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/readyz")).json() == {"status": "ready"}
