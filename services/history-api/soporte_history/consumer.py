@@ -16,6 +16,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import asyncpg
 from prometheus_client import Counter, Gauge, Histogram
@@ -57,22 +58,39 @@ WITH batch AS (
     RETURNING id
 ), latest AS (
     SELECT DISTINCT ON (conversacion) * FROM batch ORDER BY conversacion, id DESC
+), named AS (
+    -- The customer's display name: from their newest message in the batch (an agent's
+    -- entry carries the agent's name), even when an agent wrote last.
+    SELECT DISTINCT ON (conversacion) conversacion, nombre FROM batch
+     WHERE de_usuario = conversacion ORDER BY conversacion, id DESC
 )
 INSERT INTO conversaciones AS c (usuario, nombre, ultimo_id, ultimo_de, ultimo_mensaje,
                                  ultima_fecha)
-SELECT conversacion, CASE WHEN de_usuario = conversacion THEN nombre END, id, de_usuario,
-       mensaje, fecha
-FROM latest
+SELECT l.conversacion, n.nombre, l.id, l.de_usuario, l.mensaje, l.fecha
+FROM latest l LEFT JOIN named n USING (conversacion)
 ON CONFLICT (usuario) DO UPDATE SET
-    nombre = COALESCE(EXCLUDED.nombre, c.nombre),
-    ultimo_id = EXCLUDED.ultimo_id,
-    ultimo_de = EXCLUDED.ultimo_de,
-    ultimo_mensaje = EXCLUDED.ultimo_mensaje,
-    ultima_fecha = EXCLUDED.ultima_fecha
-WHERE EXCLUDED.ultimo_id > c.ultimo_id
+    -- A newer batch moves the summary on; an older one (stored late) only fills in a
+    -- name that is still unknown.
+    nombre = CASE WHEN EXCLUDED.ultimo_id > c.ultimo_id
+                  THEN COALESCE(EXCLUDED.nombre, c.nombre)
+                  ELSE COALESCE(c.nombre, EXCLUDED.nombre) END,
+    ultimo_id = GREATEST(EXCLUDED.ultimo_id, c.ultimo_id),
+    ultimo_de = CASE WHEN EXCLUDED.ultimo_id > c.ultimo_id
+                     THEN EXCLUDED.ultimo_de ELSE c.ultimo_de END,
+    ultimo_mensaje = CASE WHEN EXCLUDED.ultimo_id > c.ultimo_id
+                          THEN EXCLUDED.ultimo_mensaje ELSE c.ultimo_mensaje END,
+    ultima_fecha = CASE WHEN EXCLUDED.ultimo_id > c.ultimo_id
+                        THEN EXCLUDED.ultima_fecha ELSE c.ultima_fecha END
+WHERE EXCLUDED.ultimo_id > c.ultimo_id OR (c.nombre IS NULL AND EXCLUDED.nombre IS NOT NULL)
 """
 
-RawEntry = tuple[bytes, dict[bytes, bytes] | None]
+# (id, fields). Redis < 7 gives (None, None) for an entry deleted from the stream that
+# XAUTOCLAIM hands over, and empty fields when XREADGROUP re-reads it from the pending list.
+RawEntry = tuple[bytes | None, dict[bytes, bytes] | None]
+# An entry to dead-letter: its id and whatever fields it had.
+Rejected = tuple[bytes, dict[bytes, bytes]]
+# What XREADGROUP answers: [(stream, entries)].
+ReadResponse = list[tuple[bytes, list[RawEntry]]]
 
 
 @dataclass(frozen=True)
@@ -94,6 +112,32 @@ class StreamStatus:
 def _id_key(entry_id: str) -> tuple[int, int]:
     ms, _, seq = entry_id.partition("-")
     return int(ms), int(seq or 0)
+
+
+def is_settled(status: StreamStatus, target: tuple[int, int]) -> bool:
+    """Every entry up to `target` was delivered to the group and none of them is pending."""
+    delivered = _id_key(status.last_delivered) >= target
+    return delivered and (status.oldest_pending is None
+                          or _id_key(status.oldest_pending) > target)
+
+
+def parse_entries(entries: list[RawEntry]) -> tuple[list[StoredRow], list[Rejected]]:
+    """The rows to store, and the malformed entries to dead-letter. Entries deleted from
+    the stream while pending (no fields left) are neither: there is nothing to keep."""
+    rows: list[StoredRow] = []
+    rejected: list[Rejected] = []
+    for entry_id, fields in entries:
+        if entry_id is None or not fields:  # trimmed away while pending: nothing to store
+            continue
+        try:
+            entry = StreamEntry.from_redis(fields)
+            rows.append(StoredRow(stream_id_to_db(entry_id.decode()), entry,
+                                  datetime.fromisoformat(entry.fecha)))
+        except (ValidationError, ValueError, UnicodeDecodeError) as exc:
+            log.error("malformed stream entry; dead-lettered",
+                      message_id=entry_id.decode(errors="replace"), error=str(exc))
+            rejected.append((entry_id, fields))
+    return rows, rejected
 
 
 async def ensure_group(redis: Redis) -> None:
@@ -137,9 +181,7 @@ async def wait_until_settled(redis: Redis, timeout: float) -> bool:
             status = None
         if status is not None:
             target = target or _id_key(status.last_generated)
-            delivered = _id_key(status.last_delivered) >= target
-            oldest_pending = status.oldest_pending
-            if delivered and (oldest_pending is None or _id_key(oldest_pending) > target):
+            if is_settled(status, target):
                 return True
         if time.monotonic() >= deadline:
             return False
@@ -189,10 +231,10 @@ class StreamConsumer:
                     last_claim = time.monotonic()
                     await self._claim_abandoned()
                     await self.trim()
-                response = await self.redis.xreadgroup(
+                response = cast(ReadResponse | None, await self.redis.xreadgroup(
                     keys.CONSUMER_GROUP, self.name, {keys.STREAM: ">"}, count=self.batch,
                     block=1000,
-                )
+                ))
                 for _, entries in response or []:
                     await self.process(entries)
             except (RedisError, OSError) as exc:
@@ -206,9 +248,9 @@ class StreamConsumer:
 
     async def _drain_own_pending(self) -> None:
         while True:
-            response = await redis_retry(self.redis.xreadgroup)(
+            response = cast(ReadResponse | None, await redis_retry(self.redis.xreadgroup)(
                 keys.CONSUMER_GROUP, self.name, {keys.STREAM: "0"}, count=self.batch,
-            )
+            ))
             entries = response[0][1] if response else []
             if not entries:
                 return
@@ -222,37 +264,32 @@ class StreamConsumer:
                 keys.STREAM, keys.CONSUMER_GROUP, self.name, self.claim_idle_ms,
                 start_id=start, count=self.batch,
             )
-            start, entries = result[0], result[1]
+            start = cast(bytes, result[0])
+            entries = cast(list[RawEntry], result[1])
             if entries:
                 log.info("claimed abandoned entries", count=len(entries))
                 await self.process(entries)
+                if any(entry_id is None for entry_id, _ in entries):
+                    # Redis < 7 hands over entries deleted from the stream without their
+                    # ids; they are now pending on us, and reading our own pending
+                    # entries gives the ids, so they can be acknowledged.
+                    await self._drain_own_pending()
             if start in (b"0-0", "0-0"):
                 return
 
     async def process(self, entries: list[RawEntry]) -> None:
-        rows: list[StoredRow] = []
-        rejected: list[RawEntry] = []
-        for entry_id, fields in entries:
-            if fields is None:  # trimmed away while pending: nothing left to store
-                continue
-            try:
-                entry = StreamEntry.from_redis(fields)
-                rows.append(StoredRow(stream_id_to_db(entry_id.decode()), entry,
-                                      datetime.fromisoformat(entry.fecha)))
-            except (ValidationError, ValueError, UnicodeDecodeError) as exc:
-                log.error("malformed stream entry; dead-lettered",
-                          message_id=entry_id.decode(), error=str(exc))
-                rejected.append((entry_id, fields))
+        rows, rejected = parse_entries(entries)
         if rows:
             rejected += await self._store(rows)
-        await redis_retry(self._ack)([entry_id for entry_id, _ in entries], rejected)
+        await redis_retry(self._ack)(
+            [entry_id for entry_id, _ in entries if entry_id is not None], rejected)
         now = time.time()
         for row in rows:
             PERSIST_LATENCY.observe(max(0.0, now - row.fecha.timestamp()))
         PERSISTED.inc(len(rows))
         BATCH_SIZE.observe(len(rows))
 
-    async def _store(self, rows: list[StoredRow]) -> list[RawEntry]:
+    async def _store(self, rows: list[StoredRow]) -> list[Rejected]:
         """Store the batch in one statement; returns the entries Postgres refused."""
         try:
             await postgres_retry(self._insert)(rows)
@@ -265,7 +302,7 @@ class StreamConsumer:
                 return [(db_id_to_stream(row.id).encode(),
                          {k.encode(): v.encode() for k, v in row.entry.model_dump().items()})]
             # One bad row must not hold back the rest: store them one by one.
-            refused: list[RawEntry] = []
+            refused: list[Rejected] = []
             for row in rows:
                 refused += await self._store([row])
             return refused
@@ -281,10 +318,13 @@ class StreamConsumer:
         for row in rows:
             log.debug("message stored", message_id=db_id_to_stream(row.id))
 
-    async def _ack(self, entry_ids: list[bytes], rejected: list[RawEntry]) -> None:
+    async def _ack(self, entry_ids: list[bytes], rejected: list[Rejected]) -> None:
+        if not entry_ids:
+            return
         async with self.redis.pipeline(transaction=True) as pipe:
             for entry_id, fields in rejected:
-                pipe.xadd(keys.DEAD_LETTER_STREAM, {b"id": entry_id, **(fields or {})})
+                letter: dict[bytes, bytes] = {b"id": entry_id, **fields}
+                pipe.xadd(keys.DEAD_LETTER_STREAM, letter)  # type: ignore[arg-type]
             pipe.xack(keys.STREAM, keys.CONSUMER_GROUP, *entry_ids)
             await pipe.execute()
         DEAD_LETTERED.inc(len(rejected))

@@ -1,0 +1,101 @@
+"""Pure logic of history-api: no servers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from soporte_common.messages import Message, StreamEntry
+from soporte_history.consumer import StreamStatus, _id_key, is_settled, parse_entries
+
+ENTRY = StreamEntry(
+    de="ana",
+    nombre="Ana",
+    para="admin",
+    conversacion="ana",
+    mensaje="hola",
+    fecha="2026-11-26T10:00:00.123Z",
+)
+
+
+def raw(entry: StreamEntry = ENTRY, **override: str | bytes) -> dict[bytes, bytes]:
+    fields: dict[str, str | bytes] = {**entry.model_dump(), **override}
+    return {k.encode(): v if isinstance(v, bytes) else v.encode() for k, v in fields.items()}
+
+
+def status(last_delivered: str, oldest_pending: str | None) -> StreamStatus:
+    return StreamStatus(
+        length=10,
+        pending=0 if oldest_pending is None else 1,
+        last_generated="99-0",
+        last_delivered=last_delivered,
+        oldest_pending=oldest_pending,
+    )
+
+
+def test_stream_ids_order_numerically_not_as_text() -> None:
+    assert _id_key("10-0") > _id_key("9-99")
+    assert _id_key("5-10") > _id_key("5-9")
+    assert _id_key("7") == (7, 0)
+    assert sorted(["10-0", "9-99", "9-100", "0-0"], key=_id_key) == ["0-0", "9-99", "9-100", "10-0"]
+
+
+@pytest.mark.parametrize(
+    ("last_delivered", "oldest_pending", "settled"),
+    [
+        ("50-0", None, True),  # delivered up to the target and nothing pending
+        ("60-3", None, True),  # delivered past it
+        ("49-9", None, False),  # the target itself was not delivered yet
+        ("50-0", "50-0", False),  # delivered but not stored: pending
+        ("60-0", "12-0", False),  # an older entry is still pending (e.g. a dead consumer)
+        ("60-0", "50-1", True),  # only entries accepted after the target are pending
+        ("100-0", "9-0", False),  # numeric order: 9-0 is older than 50-0
+    ],
+)
+def test_settled_means_delivered_up_to_the_target_and_none_of_it_pending(
+    last_delivered: str, oldest_pending: str | None, settled: bool
+) -> None:
+    assert is_settled(status(last_delivered, oldest_pending), (50, 0)) is settled
+
+
+def test_well_formed_entries_become_rows_keyed_by_their_folded_id() -> None:
+    rows, rejected = parse_entries([(b"1764120000000-3", raw())])
+    assert rejected == []
+    [row] = rows
+    assert row.id == 1_764_120_000_000_000_003
+    assert row.entry == ENTRY
+    assert row.fecha == datetime(2026, 11, 26, 10, 0, 0, 123000, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {b"de": b"ana", b"mensaje": b"hola"},  # fields missing
+        raw(fecha="ayer"),  # not a timestamp
+        raw(mensaje=b"\xff\xfe"),  # not UTF-8
+    ],
+    ids=["missing-fields", "bad-fecha", "not-utf8"],
+)
+def test_malformed_entries_are_rejected_whole(fields: dict[bytes, bytes]) -> None:
+    rows, rejected = parse_entries([(b"1-0", raw()), (b"2-0", fields), (b"3-0", raw())])
+    assert [r.id for r in rows] == [1_000_000, 3_000_000]
+    assert rejected == [(b"2-0", fields)]
+
+
+def test_an_id_that_does_not_fold_into_the_key_is_rejected() -> None:
+    rows, rejected = parse_entries([(b"5-1000000", raw())])
+    assert rows == []
+    assert rejected == [(b"5-1000000", raw())]
+
+
+def test_entries_deleted_while_pending_are_neither_stored_nor_dead_lettered() -> None:
+    # Redis 6.2: XREADGROUP re-reads them with no fields, XAUTOCLAIM without even the id.
+    assert parse_entries([(b"1-0", {}), (None, None), (b"2-0", None)]) == ([], [])
+
+
+def test_message_shape_is_the_contracts() -> None:
+    message = Message(
+        id="1-0", de="ana", para="admin", mensaje="hola", fecha="2026-11-26T10:00:00.123Z"
+    )
+    assert list(message.model_dump()) == ["id", "de", "para", "mensaje", "fecha"]
