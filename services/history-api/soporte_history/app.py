@@ -39,18 +39,30 @@ def create_app(settings: HistorySettings | None = None, *, port: int = 8083) -> 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[State]:
-        db = await create_pool(settings.database_url.get_secret_value(),
-                               size=settings.database_pool_size)
+        db = await create_pool(
+            settings.database_url.get_secret_value(), size=settings.database_pool_size
+        )
         redis = connect_redis(settings.redis_url)
-        codec = TokenCodec(settings.jwt_secret.get_secret_value(),
-                           [s.get_secret_value() for s in settings.jwt_previous_secrets])
-        consumer = StreamConsumer(redis, db, name=settings.consumer(port),
-                                  batch=settings.consumer_batch,
-                                  claim_idle_ms=settings.claim_idle_ms)
+        codec = TokenCodec(
+            settings.jwt_secret.get_secret_value(),
+            [s.get_secret_value() for s in settings.jwt_previous_secrets],
+        )
+        consumer = StreamConsumer(
+            redis,
+            db,
+            name=settings.consumer(port),
+            batch=settings.consumer_batch,
+            claim_idle_ms=settings.claim_idle_ms,
+        )
         task = asyncio.create_task(consumer.run(), name="stream-consumer")
         try:
-            yield State(settings=settings, db=db, redis=redis,
-                        guard=SessionGuard(codec, redis), consumer_task=task)
+            yield State(
+                settings=settings,
+                db=db,
+                redis=redis,
+                guard=SessionGuard(codec, redis),
+                consumer_task=task,
+            )
         finally:
             task.cancel()
             with suppress(asyncio.CancelledError):
@@ -58,19 +70,29 @@ def create_app(settings: HistorySettings | None = None, *, port: int = 8083) -> 
             await redis.aclose()
             await db.close()
 
-    app = FastAPI(title="Soporte history-api", lifespan=lifespan, docs_url="/api/docs",
-                  openapi_url="/api/openapi.json", redoc_url=None)
-    install_common(app, readiness={"redis": redis_ready, "postgres": postgres_ready,
-                                   "consumer": consumer_alive})
+    app = FastAPI(
+        title="Soporte history-api",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
+    install_common(
+        app,
+        readiness={"redis": redis_ready, "postgres": postgres_ready, "consumer": consumer_alive},
+    )
 
     @app.get("/stream", include_in_schema=False)
     async def stream(request: Request) -> dict[str, object]:
         """The persistence backlog as numbers (operators, tests): internal port only."""
         status = await stream_status(request.state.redis)
-        return {"length": status.length, "pending": status.pending,
-                "last_generated": status.last_generated,
-                "last_delivered": status.last_delivered,
-                "oldest_pending": status.oldest_pending}
+        return {
+            "length": status.length,
+            "pending": status.pending,
+            "last_generated": status.last_generated,
+            "last_delivered": status.last_delivered,
+            "oldest_pending": status.oldest_pending,
+        }
 
     app.include_router(router)
     return app

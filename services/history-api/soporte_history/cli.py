@@ -28,8 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     settings = HistorySettings()
     configure_logging("history-api", level=settings.log_level, fmt=settings.log_format)
     if args.command == "serve":
-        serve(functools.partial(create_app, settings, port=args.port),
-              host=settings.bind_host, port=args.port)
+        serve(
+            functools.partial(create_app, settings, port=args.port),
+            host=settings.bind_host,
+            port=args.port,
+        )
     else:
         database.upgrade(MIGRATIONS, settings.database_url.get_secret_value(), VERSION_TABLE)
     return 0

@@ -36,11 +36,13 @@ DEAD_LETTERED = Counter(
     "soporte_messages_dead_lettered_total", "Stream entries that could not be stored."
 )
 PERSIST_LATENCY = Histogram(
-    "soporte_persist_latency_seconds", "From acceptance by realtime to commit in Postgres.",
+    "soporte_persist_latency_seconds",
+    "From acceptance by realtime to commit in Postgres.",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
 BATCH_SIZE = Histogram(
-    "soporte_consumer_batch_size", "Entries stored per transaction.",
+    "soporte_consumer_batch_size",
+    "Entries stored per transaction.",
     buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000),
 )
 STREAM_LENGTH = Gauge("soporte_stream_length", "Entries in the stream (unacknowledged backlog).")
@@ -117,8 +119,7 @@ def _id_key(entry_id: str) -> tuple[int, int]:
 def is_settled(status: StreamStatus, target: tuple[int, int]) -> bool:
     """Every entry up to `target` was delivered to the group and none of them is pending."""
     delivered = _id_key(status.last_delivered) >= target
-    return delivered and (status.oldest_pending is None
-                          or _id_key(status.oldest_pending) > target)
+    return delivered and (status.oldest_pending is None or _id_key(status.oldest_pending) > target)
 
 
 def parse_entries(entries: list[RawEntry]) -> tuple[list[StoredRow], list[Rejected]]:
@@ -131,11 +132,17 @@ def parse_entries(entries: list[RawEntry]) -> tuple[list[StoredRow], list[Reject
             continue
         try:
             entry = StreamEntry.from_redis(fields)
-            rows.append(StoredRow(stream_id_to_db(entry_id.decode()), entry,
-                                  datetime.fromisoformat(entry.fecha)))
+            rows.append(
+                StoredRow(
+                    stream_id_to_db(entry_id.decode()), entry, datetime.fromisoformat(entry.fecha)
+                )
+            )
         except (ValidationError, ValueError, UnicodeDecodeError) as exc:
-            log.error("malformed stream entry; dead-lettered",
-                      message_id=entry_id.decode(errors="replace"), error=str(exc))
+            log.error(
+                "malformed stream entry; dead-lettered",
+                message_id=entry_id.decode(errors="replace"),
+                error=str(exc),
+            )
             rejected.append((entry_id, fields))
     return rows, rejected
 
@@ -167,8 +174,11 @@ async def stream_status(redis: Redis) -> StreamStatus:
     )
 
 
-async def wait_until_settled(redis: Redis, timeout: float) -> bool:
-    """Wait until everything accepted before this call is in Postgres (or give up)."""
+async def wait_until_settled(redis: Redis, timeout: float) -> bool:  # noqa: ASYNC109
+    """Wait until everything accepted before this call is in Postgres (or give up).
+
+    `timeout` is a deadline, not a cancellation: giving up answers False (the caller says 503).
+    """
     deadline = time.monotonic() + timeout
     target: tuple[int, int] | None = None
     delay = 0.005
@@ -191,28 +201,40 @@ async def wait_until_settled(redis: Redis, timeout: float) -> bool:
 
 def _log_retry(state: RetryCallState) -> None:
     error = state.outcome.exception() if state.outcome else None
-    log.warning("retrying after an error", call=getattr(state.fn, "__name__", "?"),
-                attempt=state.attempt_number, error=str(error))
+    log.warning(
+        "retrying after an error",
+        call=getattr(state.fn, "__name__", "?"),
+        attempt=state.attempt_number,
+        error=str(error),
+    )
 
 
 # Redis briefly gone (restart, failover): wait and try again, for as long as it takes.
 redis_retry = retry(
     retry=retry_if_exception_type((RedisError, OSError)),
-    wait=wait_exponential(multiplier=0.05, max=2), before_sleep=_log_retry,
+    wait=wait_exponential(multiplier=0.05, max=2),
+    before_sleep=_log_retry,
 )
 # Postgres down or restarting: keep the batch (nothing is acked), try again.
 postgres_retry = retry(
     retry=retry_if_exception_type(
-        (asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError,
-         asyncpg.InterfaceError, OSError, TimeoutError)
+        (
+            asyncpg.PostgresConnectionError,
+            asyncpg.OperatorInterventionError,
+            asyncpg.InterfaceError,
+            OSError,
+            TimeoutError,
+        )
     ),
-    wait=wait_exponential(multiplier=0.1, max=2), before_sleep=_log_retry,
+    wait=wait_exponential(multiplier=0.1, max=2),
+    before_sleep=_log_retry,
 )
 
 
 class StreamConsumer:
-    def __init__(self, redis: Redis, db: asyncpg.Pool, *, name: str, batch: int,
-                 claim_idle_ms: int) -> None:
+    def __init__(
+        self, redis: Redis, db: asyncpg.Pool, *, name: str, batch: int, claim_idle_ms: int
+    ) -> None:
         self.redis = redis
         self.db = db
         self.name = name
@@ -231,10 +253,16 @@ class StreamConsumer:
                     last_claim = time.monotonic()
                     await self._claim_abandoned()
                     await self.trim()
-                response = cast(ReadResponse | None, await self.redis.xreadgroup(
-                    keys.CONSUMER_GROUP, self.name, {keys.STREAM: ">"}, count=self.batch,
-                    block=1000,
-                ))
+                response = cast(
+                    ReadResponse | None,
+                    await self.redis.xreadgroup(
+                        keys.CONSUMER_GROUP,
+                        self.name,
+                        {keys.STREAM: ">"},
+                        count=self.batch,
+                        block=1000,
+                    ),
+                )
                 for _, entries in response or []:
                     await self.process(entries)
             except (RedisError, OSError) as exc:
@@ -248,9 +276,15 @@ class StreamConsumer:
 
     async def _drain_own_pending(self) -> None:
         while True:
-            response = cast(ReadResponse | None, await redis_retry(self.redis.xreadgroup)(
-                keys.CONSUMER_GROUP, self.name, {keys.STREAM: "0"}, count=self.batch,
-            ))
+            response = cast(
+                ReadResponse | None,
+                await redis_retry(self.redis.xreadgroup)(
+                    keys.CONSUMER_GROUP,
+                    self.name,
+                    {keys.STREAM: "0"},
+                    count=self.batch,
+                ),
+            )
             entries = response[0][1] if response else []
             if not entries:
                 return
@@ -261,8 +295,12 @@ class StreamConsumer:
         start: bytes | str = "0-0"
         while True:
             result = await self.redis.xautoclaim(
-                keys.STREAM, keys.CONSUMER_GROUP, self.name, self.claim_idle_ms,
-                start_id=start, count=self.batch,
+                keys.STREAM,
+                keys.CONSUMER_GROUP,
+                self.name,
+                self.claim_idle_ms,
+                start_id=start,
+                count=self.batch,
             )
             start = cast(bytes, result[0])
             entries = cast(list[RawEntry], result[1])
@@ -282,7 +320,8 @@ class StreamConsumer:
         if rows:
             rejected += await self._store(rows)
         await redis_retry(self._ack)(
-            [entry_id for entry_id, _ in entries if entry_id is not None], rejected)
+            [entry_id for entry_id, _ in entries if entry_id is not None], rejected
+        )
         now = time.time()
         for row in rows:
             PERSIST_LATENCY.observe(max(0.0, now - row.fecha.timestamp()))
@@ -297,10 +336,17 @@ class StreamConsumer:
         except asyncpg.PostgresError as exc:
             if len(rows) == 1:
                 row = rows[0]
-                log.error("postgres refused a message; dead-lettered",
-                          message_id=db_id_to_stream(row.id), error=str(exc))
-                return [(db_id_to_stream(row.id).encode(),
-                         {k.encode(): v.encode() for k, v in row.entry.model_dump().items()})]
+                log.error(
+                    "postgres refused a message; dead-lettered",
+                    message_id=db_id_to_stream(row.id),
+                    error=str(exc),
+                )
+                return [
+                    (
+                        db_id_to_stream(row.id).encode(),
+                        {k.encode(): v.encode() for k, v in row.entry.model_dump().items()},
+                    )
+                ]
             # One bad row must not hold back the rest: store them one by one.
             refused: list[Rejected] = []
             for row in rows:
@@ -310,9 +356,12 @@ class StreamConsumer:
     async def _insert(self, rows: list[StoredRow]) -> None:
         await self.db.execute(
             INSERT_BATCH,
-            [r.id for r in rows], [r.entry.conversacion for r in rows],
-            [r.entry.de for r in rows], [r.entry.para for r in rows],
-            [r.entry.mensaje for r in rows], [r.fecha for r in rows],
+            [r.id for r in rows],
+            [r.entry.conversacion for r in rows],
+            [r.entry.de for r in rows],
+            [r.entry.para for r in rows],
+            [r.entry.mensaje for r in rows],
+            [r.fecha for r in rows],
             [r.entry.nombre for r in rows],
         )
         for row in rows:

@@ -29,37 +29,51 @@ class Page:
 
 
 def _message(row: asyncpg.Record) -> Message:
-    return Message(id=db_id_to_stream(row["id"]), de=row["de_usuario"], para=row["para_usuario"],
-                   mensaje=row["mensaje"], fecha=iso(row["fecha"]))
+    return Message(
+        id=db_id_to_stream(row["id"]),
+        de=row["de_usuario"],
+        para=row["para_usuario"],
+        mensaje=row["mensaje"],
+        fecha=iso(row["fecha"]),
+    )
 
 
 _COLUMNS = "id, de_usuario, para_usuario, mensaje, fecha"
 
 
-async def conversation_page(db: asyncpg.Pool, conversacion: str, *, limit: int,
-                            before: int | None, after: int | None) -> Page:
+async def conversation_page(
+    db: asyncpg.Pool, conversacion: str, *, limit: int, before: int | None, after: int | None
+) -> Page:
     """Oldest first. Default: the newest `limit`. `before`: the page older than that id.
     `after`: what came after that id (catch-up), oldest first, `limit` at a time."""
     if after is not None:
         rows = await db.fetch(
             f"SELECT {_COLUMNS} FROM mensajes WHERE conversacion = $1 AND id > $2 "  # noqa: S608
-            "ORDER BY id LIMIT $3", conversacion, after, limit + 1,
+            "ORDER BY id LIMIT $3",
+            conversacion,
+            after,
+            limit + 1,
         )
         more = len(rows) > limit
-        return Page([_message(r) for r in rows[:limit]], hay_anteriores=True,
-                    hay_siguientes=more)
+        return Page([_message(r) for r in rows[:limit]], hay_anteriores=True, hay_siguientes=more)
     rows = await db.fetch(
         f"SELECT {_COLUMNS} FROM mensajes WHERE conversacion = $1 AND id < $2 "  # noqa: S608
-        "ORDER BY id DESC LIMIT $3", conversacion, before if before is not None else 2**63 - 1,
+        "ORDER BY id DESC LIMIT $3",
+        conversacion,
+        before if before is not None else 2**63 - 1,
         limit + 1,
     )
     more = len(rows) > limit
-    return Page([_message(r) for r in reversed(rows[:limit])], hay_anteriores=more,
-                hay_siguientes=before is not None)
+    return Page(
+        [_message(r) for r in reversed(rows[:limit])],
+        hay_anteriores=more,
+        hay_siguientes=before is not None,
+    )
 
 
-async def conversation_list(db: asyncpg.Pool, lector: str, *, limit: int, before: int | None,
-                            prefix: str | None) -> tuple[list[dict[str, object]], bool]:
+async def conversation_list(
+    db: asyncpg.Pool, lector: str, *, limit: int, before: int | None, prefix: str | None
+) -> tuple[list[dict[str, object]], bool]:
     """Customers with messages, newest activity first, with last message and unread count
     (messages from the customer after what `lector` has read)."""
     rows = await db.fetch(
@@ -75,7 +89,10 @@ async def conversation_list(db: asyncpg.Pool, lector: str, *, limit: int, before
          ORDER BY c.ultimo_id DESC
          LIMIT $4
         """,
-        lector, before if before is not None else 2**63 - 1, prefix, limit + 1,
+        lector,
+        before if before is not None else 2**63 - 1,
+        prefix,
+        limit + 1,
     )
     items = [
         {
@@ -97,5 +114,7 @@ async def mark_read(db: asyncpg.Pool, lector: str, conversacion: str, hasta: int
         """INSERT INTO lecturas (lector, conversacion, hasta) VALUES ($1, $2, $3)
            ON CONFLICT (lector, conversacion)
            DO UPDATE SET hasta = GREATEST(lecturas.hasta, EXCLUDED.hasta)""",
-        lector, conversacion, hasta,
+        lector,
+        conversacion,
+        hasta,
     )

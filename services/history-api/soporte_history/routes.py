@@ -19,7 +19,9 @@ router = APIRouter(prefix="/api")
 
 PAGE_DEFAULT = 50
 PAGE_MAX = 200
-MessageIdParam = Query(pattern=r"^\d{1,15}-\d{1,6}$", description="a message id, e.g. 1764120000000-0")
+MessageIdParam = Query(
+    pattern=r"^\d{1,15}-\d{1,6}$", description="a message id, e.g. 1764120000000-0"
+)
 
 
 def _id(value: str | None) -> int | None:
@@ -32,7 +34,8 @@ async def settled_db(request: Request) -> asyncpg.Pool:
     settings: HistorySettings = request.state.settings
     if not await wait_until_settled(request.state.redis, settings.settle_timeout_seconds):
         raise HTTPException(
-            503, "El historial se está poniendo al día; inténtalo en unos segundos",
+            503,
+            "El historial se está poniendo al día; inténtalo en unos segundos",
             headers={"Retry-After": "2"},
         )
     db: asyncpg.Pool = request.state.db
@@ -63,21 +66,26 @@ Paging = Annotated[PageQuery, Depends(page_query)]
 
 async def _page(db: asyncpg.Pool, conversacion: str, paging: PageQuery) -> dict[str, object]:
     page = await queries.conversation_page(
-        db, conversacion, limit=paging.limit, before=_id(paging.before), after=_id(paging.after),
+        db,
+        conversacion,
+        limit=paging.limit,
+        before=_id(paging.before),
+        after=_id(paging.after),
     )
     return page.body()
 
 
 @router.get("/mensajes/mios")
-async def own_conversation(claims: CurrentUser, paging: Paging, db: SettledDb
-                           ) -> dict[str, object]:
+async def own_conversation(claims: CurrentUser, paging: Paging, db: SettledDb) -> dict[str, object]:
     """The caller's conversation with support, oldest first."""
     return await _page(db, claims.user, paging)
 
 
 @router.get("/mensajes")
 async def customer_conversation(
-    _: CurrentAdmin, con: Annotated[str, Query(pattern=USERNAME_PATTERN)], paging: Paging,
+    _: CurrentAdmin,
+    con: Annotated[str, Query(pattern=USERNAME_PATTERN)],
+    paging: Paging,
     db: SettledDb,
 ) -> dict[str, object]:
     """Agents only: one customer's conversation, oldest first."""
@@ -86,7 +94,8 @@ async def customer_conversation(
 
 @router.get("/usuarios-conversaciones")
 async def conversation_list(
-    claims: CurrentAdmin, db: SettledDb,
+    claims: CurrentAdmin,
+    db: SettledDb,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
     before: Annotated[str | None, MessageIdParam] = None,
     q: Annotated[str | None, Query(max_length=64)] = None,
@@ -94,7 +103,11 @@ async def conversation_list(
     """Agents only: customers with messages, newest activity first, with unread counts."""
     pattern = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") if q else None
     items, more = await queries.conversation_list(
-        db, claims.user, limit=limit, before=_id(before), prefix=pattern,
+        db,
+        claims.user,
+        limit=limit,
+        before=_id(before),
+        prefix=pattern,
     )
     return {"conversaciones": items, "hay_mas": more}
 

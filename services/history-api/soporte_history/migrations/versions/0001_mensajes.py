@@ -30,8 +30,7 @@ def upgrade() -> None:
     )
     # One conversation's pages (keyset on id) and its unread count (index-only).
     op.execute(
-        "CREATE INDEX mensajes_conversacion_id ON mensajes (conversacion, id) "
-        "INCLUDE (de_usuario)"
+        "CREATE INDEX mensajes_conversacion_id ON mensajes (conversacion, id) INCLUDE (de_usuario)"
     )
     # The agents' list: one row per customer, kept current by the consumer.
     op.execute(
