@@ -50,9 +50,16 @@ class Conversation {
     return this.messages.length ? this.messages[this.messages.length - 1].id : null;
   }
 
-  /** Adds a confirmed message; false if it was already there. */
-  add(message) {
+  /** Adds a confirmed message; false if it was already there. An own message that comes
+   * before its acknowledgement (the echo, or a catch-up after the acknowledgement was lost)
+   * settles the oldest pending copy with the same text; the acknowledgement path settles
+   * its own pending message and passes settles: false. */
+  add(message, { settles = true } = {}) {
     if (this.ids.has(message.id)) return false;
+    if (settles && message.de === state.me.usuario) {
+      const index = this.pending.findIndex((p) => p.mensaje === message.mensaje && p.para === message.para);
+      if (index !== -1) this.pending.splice(index, 1);
+    }
     this.ids.add(message.id);
     const at = this.messages.findIndex((m) => compareIds(m.id, message.id) > 0);
     if (at === -1) this.messages.push(message);
@@ -73,6 +80,7 @@ const state = {
   notify: localStorage.getItem("soporte.avisos") === "1",
   audio: null,
   loadingOlder: false,
+  listLoaded: false, // the agent's list has been fetched once
 };
 
 const isAgent = () => state.me?.rol === "admin";
@@ -160,16 +168,22 @@ function renderThread({ keepScroll = false } = {}) {
   const fromBottom = thread.scrollHeight - thread.scrollTop;
   const items = conv.messages.map((m) => messageElement(m, conv));
   for (const p of conv.pending) items.push(messageElement({ ...p, de: state.me.usuario }, conv, p));
-  if (!items.length && !isAgent()) {
-    const hint = document.createElement("li");
-    hint.className = "vacio";
-    hint.textContent = t("thread.empty");
-    items.push(hint);
-  }
+  if (!items.length && !isAgent()) items.push(hint(t("thread.empty")));
+  if (state.loadingOlder) items.unshift(hint(t("thread.older")));
   thread.replaceChildren(...items);
   if (keepScroll) thread.scrollTop = thread.scrollHeight - fromBottom;
   else if (atBottom || !thread.dataset.rendered) thread.scrollTop = thread.scrollHeight;
   thread.dataset.rendered = "1";
+  // Older messages load when the reader scrolls up; a page that does not fill the thread
+  // cannot be scrolled, so load the next one straight away.
+  if (conv.hasOlder && thread.scrollHeight <= thread.clientHeight) setTimeout(loadOlder);
+}
+
+function hint(text) {
+  const li = document.createElement("li");
+  li.className = "vacio";
+  li.textContent = text;
+  return li;
 }
 
 function renderList() {
@@ -179,7 +193,8 @@ function renderList() {
     .filter((c) => c.preview)
     .sort((a, b) => compareIds(b.preview.id, a.preview.id));
   const shown = sorted.filter((c) => !filter || c.usuario.includes(filter) || c.nombre.toLowerCase().includes(filter));
-  dom.listEmpty.hidden = sorted.length > 0;
+  dom.listEmpty.hidden = shown.length > 0 || !state.listLoaded;
+  dom.listEmpty.textContent = t(sorted.length ? "list.nomatch" : "list.empty");
   dom.list.replaceChildren(
     ...shown.map((conv) => {
       const li = document.createElement("li");
@@ -235,6 +250,12 @@ function showStatus(text, { autoHide = false } = {}) {
   if (autoHide) statusTimer = setTimeout(() => (dom.status.hidden = true), 3000);
 }
 
+/** The connection as body[data-conexion]: "conectando", "al-dia" (connected and caught up
+ * with the history) or "perdida". */
+function setConnection(value) {
+  document.body.dataset.conexion = value;
+}
+
 function announce(text) {
   const p = document.createElement("p");
   p.textContent = text;
@@ -282,6 +303,7 @@ async function loadOlder() {
   const conv = openConversation();
   if (!conv || !conv.hasOlder || state.loadingOlder || !conv.messages.length) return;
   state.loadingOlder = true;
+  renderThread({ keepScroll: true });
   try {
     const page = await withHistoryRetry(() =>
       api.conversation(conversationParam(conv), { before: conv.messages[0].id, limit: PAGE }),
@@ -289,16 +311,17 @@ async function loadOlder() {
     if (page) {
       page.mensajes.forEach((m) => conv.add(m));
       conv.hasOlder = page.hay_anteriores;
-      if (conv.usuario === state.open) renderThread({ keepScroll: true });
     }
   } finally {
     state.loadingOlder = false;
+    if (conv.usuario === state.open) renderThread({ keepScroll: true });
   }
 }
 
 async function refreshList() {
   const data = await withHistoryRetry(() => api.conversations({ limit: 200 }));
   if (!data) return;
+  state.listLoaded = true;
   for (const item of data.conversaciones) {
     const conv = conversation(item.usuario, item.nombre);
     if (!conv.preview || compareIds(item.ultimo_id, conv.preview.id) > 0) {
@@ -306,6 +329,16 @@ async function refreshList() {
     }
     conv.unread = isVisible(conv) ? 0 : item.no_leidos;
   }
+}
+
+let listTimer = null;
+/** Fetch the list again shortly (several new conversations at once: one fetch). */
+function refreshListSoon() {
+  clearTimeout(listTimer);
+  listTimer = setTimeout(async () => {
+    await refreshList();
+    renderAll();
+  }, 300);
 }
 
 const readTimers = new Map();
@@ -334,13 +367,10 @@ async function open(usuario) {
   delete dom.thread.dataset.rendered;
   renderAll();
   dom.text.focus();
-  if (!conv.loaded) {
-    await catchUp(conv);
-    if (state.open === usuario) {
-      delete dom.thread.dataset.rendered;
-      renderThread();
-    }
-  }
+  // Not loaded yet, or loaded earlier but closed since: while closed it may have missed
+  // live messages (a reconnection catches up the open conversation only).
+  await catchUp(conv);
+  if (state.open === usuario) renderThread();
   markRead(conv);
 }
 
@@ -359,7 +389,8 @@ function emitPending(conv, pending) {
         pending.error = ack?.error || "?";
       } else {
         conv.pending = conv.pending.filter((p) => p !== pending);
-        conv.add({ id: ack.id, de: state.me.usuario, para: pending.para, mensaje: pending.mensaje, fecha: ack.fecha });
+        const message = { id: ack.id, de: state.me.usuario, para: pending.para, mensaje: pending.mensaje, fecha: ack.fecha };
+        conv.add(message, { settles: false });
         markRead(conv);
         renderList();
       }
@@ -398,13 +429,11 @@ function goToLogin() {
 
 function onMessage(message) {
   const key = conversationKey(message);
+  const isNew = !state.conversations.has(key);
   const conv = conversation(key);
-  if (message.de === state.me.usuario) {
-    // Our own message (this tab's echo or another tab's): settle a matching pending one.
-    const index = conv.pending.findIndex((p) => p.mensaje === message.mensaje && p.para === message.para);
-    if (index !== -1) conv.pending.splice(index, 1);
-  }
   if (!conv.add(message)) return;
+  // A customer writing for the first time: the list fetch brings their name.
+  if (isNew && isAgent()) refreshListSoon();
   const fromOthers = message.de !== state.me.usuario;
   const countsAsUnread = fromOthers && (!isAgent() || message.de === conv.usuario);
   if (isVisible(conv)) markRead(conv);
@@ -454,16 +483,27 @@ function connect() {
     if (state.everConnected) showStatus(t("conn.back"), { autoHide: true });
     else showStatus("");
     state.everConnected = true;
+    setConnection("conectando");
     // Connected (rooms joined) first, then fetch: nothing falls between the two.
     await resync();
+    if (socket.connected) setConnection("al-dia");
   });
   socket.on("disconnect", (reason) => {
+    setConnection("perdida");
     if (reason === "io server disconnect") return goToLogin();
     showStatus(t("conn.lost"));
   });
   socket.on("connect_error", (err) => {
     if (AUTH_REFUSALS.has(err.message)) return goToLogin();
-    showStatus(t("conn.unavailable"));
+    showStatus(navigator.onLine ? t("conn.unavailable") : t("conn.lost"));
+  });
+  // The browser knows at once when the network goes away; the socket would only notice at
+  // the next missed heartbeat, most of a minute later, and meanwhile sends would vanish
+  // into the dead connection. Close it now: the banner shows, sends wait for the
+  // reconnection, and socket.io keeps retrying until the network is back.
+  window.addEventListener("offline", () => {
+    if (socket.connected) socket.io.engine.close();
+    showStatus(t("conn.lost"));
   });
   socket.on("mensaje_recibido", onMessage);
   socket.on("sincronizar", () => resync());

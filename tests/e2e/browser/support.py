@@ -1,0 +1,191 @@
+"""What the browser tests share: accounts, scripted participants, a signed-in page."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import socketio
+from playwright.async_api import (
+    BrowserContext,
+    Locator,
+    Page,
+    ViewportSize,
+    expect,
+)
+
+from soporte_stack.config import venv_bin
+from soporte_stack.testing import RunningStack
+
+CHROMIUM = os.environ.get("SOPORTE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "secreto-123"
+DESKTOP = ViewportSize(width=1280, height=800)
+PHONE = ViewportSize(width=390, height=844)
+
+# Two shared cores run the whole stack and the browsers: give conditions time to come true.
+expect.set_options(timeout=15_000)
+
+
+@dataclass(frozen=True)
+class Account:
+    usuario: str
+    nombre: str
+    password: str = PASSWORD
+
+
+ADMIN = Account("admin", "admin", "soporte-admin")
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+async def register_customer(stack: RunningStack, nombre: str | None = None) -> Account:
+    usuario = unique("cli")
+    nombre = nombre or f"Cliente {usuario[-4:]}"
+    async with httpx.AsyncClient(base_url=stack.url) as http:
+        response = await http.post(
+            "/api/auth/register",
+            json={"usuario": usuario, "nombre": nombre, "password": PASSWORD},
+        )
+    assert response.status_code == 201, response.text
+    return Account(usuario, nombre)
+
+
+async def create_agent(stack: RunningStack, nombre: str | None = None) -> Account:
+    """A new agent account, made with the operator command (agents never self-register)."""
+    usuario = unique("agente")
+    nombre = nombre or f"Agente {usuario[-4:]}"
+    env = os.environ | {
+        "SOPORTE_DATABASE_URL": stack.database_url,
+        "SOPORTE_REDIS_URL": stack.redis_url,
+        "SOPORTE_ENV": "local",
+        "SOPORTE_NEW_ADMIN_PASSWORD": PASSWORD,
+    }
+    process = await asyncio.create_subprocess_exec(
+        str(venv_bin("soporte-auth")),
+        "create-admin",
+        usuario,
+        "--nombre",
+        nombre,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    assert process.returncode == 0, output.decode()
+    return Account(usuario, nombre)
+
+
+async def login_token(stack: RunningStack, account: Account) -> str:
+    async with httpx.AsyncClient(base_url=stack.url) as http:
+        response = await http.post(
+            "/api/auth/login", json={"usuario": account.usuario, "password": account.password}
+        )
+    assert response.status_code == 200, response.text
+    return response.cookies["token"]
+
+
+@dataclass
+class Chatter:
+    """A scripted participant (python-socketio through the gateway): seeds history fast."""
+
+    stack: RunningStack
+    account: Account
+    sio: socketio.AsyncClient = field(
+        default_factory=lambda: socketio.AsyncClient(reconnection=False)
+    )
+
+    async def connect(self) -> Chatter:
+        token = await login_token(self.stack, self.account)
+        await self.sio.connect(
+            self.stack.url,
+            transports=["websocket"],
+            auth={"token": token},
+            headers={"Origin": self.stack.url},
+            wait_timeout=10,
+        )
+        return self
+
+    async def send(self, para: str, mensaje: str) -> dict[str, Any]:
+        """Send and wait for the acknowledgement; waits out the per-user rate limit."""
+        for _ in range(30):
+            ack: dict[str, Any] = await self.sio.call(
+                "mensaje_privado", {"para": para, "mensaje": mensaje}, timeout=15
+            )
+            if ack.get("codigo") != "ritmo":
+                assert ack["ok"], ack
+                return ack
+            await asyncio.sleep(1)
+        raise AssertionError("still rate limited after 30 s")
+
+
+@dataclass
+class Session:
+    """One person's browser context and page, with what went wrong in it."""
+
+    context: BrowserContext
+    page: Page
+    account: Account
+    page_errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    async def in_sync(self) -> None:
+        """Wait until the page is connected and has caught up with the history."""
+        await expect(self.page.locator("body")).to_have_attribute("data-conexion", "al-dia")
+
+    async def send(self, text: str) -> None:
+        """Type into the message box and press Enter, as a person does."""
+        box = self.page.locator("#texto")
+        await box.fill(text)
+        await box.press("Enter")
+
+    def row(self, usuario: str) -> Locator:
+        """An agent's list entry for one customer."""
+        return self.page.locator(f'#lista-usuarios button[data-usuario="{usuario}"]')
+
+    async def open_conversation(self, usuario: str) -> None:
+        await self.row(usuario).click()
+
+    @property
+    def messages(self) -> Locator:
+        """The messages shown in the open conversation, oldest first."""
+        return self.page.locator("#mensajes li.mensaje")
+
+    def message(self, text: str) -> Locator:
+        """The shown messages whose text is exactly `text`."""
+        return self.messages.filter(has=self.page.locator(".texto").get_by_text(text, exact=True))
+
+    async def texts(self) -> list[str]:
+        """The text of every shown message, exactly as shown (textContent)."""
+        return await self.messages.locator(".texto").evaluate_all(
+            "nodes => nodes.map(n => n.textContent)"
+        )
+
+
+def exact_text(text: str) -> re.Pattern[str]:
+    """Matches an element whose whole text is `text` (Playwright trims the ends)."""
+    return re.compile(rf"^\s*{re.escape(text)}\s*$")
+
+
+def shown_time(iso: str) -> str:
+    """What a message's time shows for a message of today (pages run in UTC)."""
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(UTC).strftime("%H:%M")
+
+
+OpenSession = Callable[..., Awaitable[Session]]
+ChatterFactory = Callable[[Account], Awaitable[Chatter]]
