@@ -25,9 +25,18 @@ class Person:
     rol: str
 
 
+# Registering and logging in hash passwords (argon2, deliberately slow): a few at a time.
+_ACCOUNTS = asyncio.Semaphore(4)
+
+
 async def register_and_login(stack: RunningStack, prefix: str = "cliente") -> Person:
+    async with _ACCOUNTS:
+        return await _register_and_login(stack, prefix)
+
+
+async def _register_and_login(stack: RunningStack, prefix: str) -> Person:
     usuario = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    async with httpx.AsyncClient(base_url=stack.url) as http:
+    async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
         created = await http.post(
             "/api/auth/register",
             json={"usuario": usuario, "nombre": usuario.title(), "password": "secreto-123"},
@@ -37,7 +46,7 @@ async def register_and_login(stack: RunningStack, prefix: str = "cliente") -> Pe
 
 
 async def login(stack: RunningStack, usuario: str, password: str) -> Person:
-    async with httpx.AsyncClient(base_url=stack.url) as http:
+    async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
         response = await http.post(
             "/api/auth/login", json={"usuario": usuario, "password": password}
         )

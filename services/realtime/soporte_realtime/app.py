@@ -20,6 +20,7 @@ from soporte_common import keys
 from soporte_common.logging import get_logger
 from soporte_common.redis_client import connect_redis
 from soporte_common.tokens import SessionGuard, TokenCodec
+from soporte_realtime import metrics
 from soporte_realtime.bus import MessageBus
 from soporte_realtime.handlers import ChatNamespace
 from soporte_realtime.manager import ReplicaManager
@@ -155,5 +156,7 @@ async def _readiness(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready", "connections": len(realtime.sessions)})
 
 
-async def _metrics(_: web.Request) -> web.Response:
+async def _metrics(request: web.Request) -> web.Response:
+    with contextlib.suppress(Exception):  # metrics must render even when Redis is away
+        metrics.STREAM_LENGTH.set(await request.app[STATE].redis.xlen(keys.STREAM))
     return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -16,6 +16,8 @@ from typing import Any
 import socketio
 
 from soporte_common.logging import get_logger
+from soporte_realtime import metrics
+from soporte_realtime.bus import RECEIVED_EVENT
 
 log = get_logger(__name__)
 
@@ -27,6 +29,11 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         super().__init__(url, channel=channel, redis_options={"socket_connect_timeout": 2})
         self._on_resubscribed = on_resubscribed
         self.subscribed = asyncio.Event()
+
+    async def _handle_emit(self, message: dict[str, Any]) -> None:
+        await super()._handle_emit(message)
+        if message.get("event") == RECEIVED_EVENT:
+            metrics.DELIVERED.inc()
 
     async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
         retry_sleep = 0.1

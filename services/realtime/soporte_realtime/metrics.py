@@ -9,7 +9,12 @@ CONNECTIONS_REFUSED = Counter(
 ACCEPTED = Counter("soporte_messages_accepted_total", "Messages appended to the stream.")
 REFUSED = Counter("soporte_messages_refused_total", "Messages refused, by reason.", ["reason"])
 DELIVERED = Counter(
-    "soporte_messages_delivered_total", "Message emits handled by this replica's sockets."
+    "soporte_messages_delivered_total",
+    "Messages this replica delivered to its sockets (counted once per message).",
+)
+STREAM_LENGTH = Gauge(
+    "soporte_stream_length",
+    "Entries in the `mensajes` stream: the backlog history-api has not acknowledged yet.",
 )
 ACCEPT_LATENCY = Histogram(
     "soporte_accept_latency_seconds",
