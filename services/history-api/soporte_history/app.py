@@ -34,6 +34,17 @@ async def consumer_alive(request: Request) -> None:
         raise RuntimeError("the stream consumer stopped")
 
 
+async def stop(task: asyncio.Task[None]) -> None:
+    """Cancel the consumer and wait until it has stopped. On Python 3.11, asyncio.wait_for
+    (which redis-py sends commands with) loses a cancellation that lands just as the send
+    completes, and the consumer would loop on forever: cancel again until it is done."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait([task], timeout=0.1)
+    with suppress(asyncio.CancelledError):
+        await task
+
+
 def create_app(settings: HistorySettings | None = None, *, port: int = 8083) -> FastAPI:
     settings = settings or HistorySettings()
 
@@ -64,9 +75,7 @@ def create_app(settings: HistorySettings | None = None, *, port: int = 8083) -> 
                 consumer_task=task,
             )
         finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+            await stop(task)
             await redis.aclose()
             await db.close()
 

@@ -8,7 +8,6 @@ XADD of StreamEntry fields to the `mensajes` stream.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -22,7 +21,7 @@ from soporte_common import keys
 from soporte_common.messages import StreamEntry, conversation_of, db_id_to_stream, now_iso
 from soporte_common.settings import LOCAL_JWT_SECRET
 from soporte_common.tokens import Rol, TokenCodec
-from soporte_history.app import create_app
+from soporte_history.app import create_app, stop
 from soporte_history.consumer import StreamConsumer, ensure_group
 from soporte_history.settings import HistorySettings
 from soporte_stack.testing import RunningStack
@@ -144,9 +143,7 @@ async def start_consumer() -> AsyncIterator[StartConsumer]:
 
     yield start
     for task in tasks:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop(task)
 
 
 @pytest.fixture
