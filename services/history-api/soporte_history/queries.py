@@ -10,6 +10,11 @@ import asyncpg
 from soporte_common.messages import Message, db_id_to_stream
 
 
+def like_escape(text: str) -> str:
+    """`text` matched literally inside a LIKE pattern (backslash is Postgres' escape)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def iso(value: datetime) -> str:
     return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 

@@ -24,8 +24,23 @@ MessageIdParam = Query(
 )
 
 
-def _id(value: str | None) -> int | None:
-    return stream_id_to_db(value) if value is not None else None
+BIGINT_MAX = 2**63 - 1
+
+
+def _key(value: str, name: str) -> int:
+    """A message id as its key in Postgres (a bigint); 422 if it is not one. The id pattern
+    alone lets through well-formed ids past the bigint range, which Postgres refuses."""
+    try:
+        key = stream_id_to_db(value)
+    except ValueError as exc:
+        raise HTTPException(422, f"{name} no es un id de mensaje") from exc
+    if key > BIGINT_MAX:
+        raise HTTPException(422, f"{name} no es un id de mensaje")
+    return key
+
+
+def _id(value: str | None, name: str) -> int | None:
+    return _key(value, name) if value is not None else None
 
 
 async def settled_db(request: Request) -> asyncpg.Pool:
@@ -47,8 +62,8 @@ SettledDb = Annotated[asyncpg.Pool, Depends(settled_db)]
 
 class PageQuery(BaseModel):
     limit: int = PAGE_DEFAULT
-    before: str | None = None
-    after: str | None = None
+    before: int | None = None
+    after: int | None = None
 
 
 def page_query(
@@ -58,7 +73,7 @@ def page_query(
 ) -> PageQuery:
     if before is not None and after is not None:
         raise HTTPException(400, "Usa before o after, no los dos")
-    return PageQuery(limit=limit, before=before, after=after)
+    return PageQuery(limit=limit, before=_id(before, "before"), after=_id(after, "after"))
 
 
 Paging = Annotated[PageQuery, Depends(page_query)]
@@ -69,8 +84,8 @@ async def _page(db: asyncpg.Pool, conversacion: str, paging: PageQuery) -> dict[
         db,
         conversacion,
         limit=paging.limit,
-        before=_id(paging.before),
-        after=_id(paging.after),
+        before=paging.before,
+        after=paging.after,
     )
     return page.body()
 
@@ -101,13 +116,12 @@ async def conversation_list(
     q: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, object]:
     """Agents only: customers with messages, newest activity first, with unread counts."""
-    pattern = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") if q else None
     items, more = await queries.conversation_list(
         db,
         claims.user,
         limit=limit,
-        before=_id(before),
-        prefix=pattern,
+        before=_id(before, "before"),
+        prefix=queries.like_escape(q) if q else None,
     )
     return {"conversaciones": items, "hay_mas": more}
 
@@ -120,10 +134,7 @@ class ReadMark(BaseModel):
 @router.post("/mensajes/leidos", status_code=status.HTTP_204_NO_CONTENT)
 async def mark_read(body: ReadMark, claims: CurrentUser, request: Request) -> Response:
     """Remember that the caller has read a conversation up to `hasta` (for unread counts)."""
-    try:
-        hasta = stream_id_to_db(body.hasta)
-    except ValueError as exc:
-        raise HTTPException(422, "hasta no es un id de mensaje") from exc
+    hasta = _key(body.hasta, "hasta")
     if claims.rol == "admin":
         if body.con is None:
             raise HTTPException(422, "Indica la conversación (con)")

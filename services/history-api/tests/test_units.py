@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from fastapi import HTTPException
 
 from soporte_common.messages import Message, StreamEntry
 from soporte_history.consumer import StreamStatus, _id_key, is_settled, parse_entries
+from soporte_history.queries import Page, iso, like_escape
+from soporte_history.routes import PageQuery, _key, page_query
 
 ENTRY = StreamEntry(
     de="ana",
@@ -99,3 +102,62 @@ def test_message_shape_is_the_contracts() -> None:
         id="1-0", de="ana", para="admin", mensaje="hola", fecha="2026-11-26T10:00:00.123Z"
     )
     assert list(message.model_dump()) == ["id", "de", "para", "mensaje", "fecha"]
+
+
+def test_like_escape_makes_wildcards_literal() -> None:
+    assert like_escape("ana") == "ana"
+    assert like_escape("100%") == "100\\%"
+    assert like_escape("a_b") == "a\\_b"
+    assert like_escape("c:\\x") == "c:\\\\x"
+    assert like_escape("\\%_") == "\\\\\\%\\_"
+
+
+def test_timestamps_are_iso_utc_with_milliseconds() -> None:
+    value = datetime(2026, 11, 26, 10, 0, 0, 123456, tzinfo=UTC)
+    assert iso(value) == "2026-11-26T10:00:00.123Z"
+
+
+def test_a_page_body_is_messages_and_two_flags() -> None:
+    message = Message(
+        id="1-0", de="ana", para="admin", mensaje="hola", fecha="2026-11-26T10:00:00.123Z"
+    )
+    body = Page([message], hay_anteriores=True, hay_siguientes=False).body()
+    assert body == {
+        "mensajes": [
+            {
+                "id": "1-0",
+                "de": "ana",
+                "para": "admin",
+                "mensaje": "hola",
+                "fecha": "2026-11-26T10:00:00.123Z",
+            }
+        ],
+        "hay_anteriores": True,
+        "hay_siguientes": False,
+    }
+
+
+def test_paging_takes_before_or_after_as_keys_not_both() -> None:
+    assert page_query(limit=10, before="1764120000000-3", after=None) == PageQuery(
+        limit=10, before=1_764_120_000_000_000_003, after=None
+    )
+    assert page_query(limit=10, before=None, after="2-0").after == 2_000_000
+    with pytest.raises(HTTPException) as refused:
+        page_query(limit=10, before="2-0", after="1-0")
+    assert refused.value.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "value", ["x", "1-", "1-1000000", "9223372036855-0", "999999999999999-999999"]
+)
+def test_ids_that_are_no_key_are_422(value: str) -> None:
+    with pytest.raises(HTTPException) as refused:
+        _key(value, "before")
+    assert (refused.value.status_code, refused.value.detail) == (
+        422,
+        "before no es un id de mensaje",
+    )
+
+
+def test_the_largest_id_that_fits_is_accepted() -> None:
+    assert _key("9223372036854-775807", "hasta") == 2**63 - 1
