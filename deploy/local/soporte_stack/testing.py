@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -120,19 +122,28 @@ def start_stack(tmp: Path, *, infra_only: bool, env: dict[str, str] | None = Non
     return RunningStack(data_dir, json.loads(ready.read_text()), process)
 
 
+def _scratch_dir(name: str) -> Path:
+    """A data directory outside pytest's temp root: pytest resets that root to mode 0700 at
+    every session start, which would lock out Postgres's unprivileged user mid-run."""
+    return Path(tempfile.mkdtemp(prefix=f"soporte-{name}-"))
+
+
 @pytest.fixture(scope="session")
-def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+def infra() -> Iterator[RunningStack]:
     """Real Redis and a migrated real Postgres."""
-    stack = start_stack(tmp_path_factory.mktemp("infra"), infra_only=True)
-    yield stack
-    stack.stop()
+    scratch = _scratch_dir("infra")
+    running = start_stack(scratch, infra_only=True)
+    yield running
+    running.stop()
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+def stack() -> Iterator[RunningStack]:
     """The whole stack as `make run` starts it: gateway, services, two realtime replicas."""
+    scratch = _scratch_dir("stack")
     running = start_stack(
-        tmp_path_factory.mktemp("stack"),
+        scratch,
         infra_only=False,
         env={
             "SOPORTE_REALTIME_REPLICAS": "2",
@@ -143,6 +154,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     )
     yield running
     running.stop()
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 __all__ = ["RunningStack", "infra", "stack", "start_stack", "supervisorctl"]
