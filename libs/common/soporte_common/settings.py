@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from typing import Literal, Self
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -84,10 +85,42 @@ class DatabaseSettings(SoporteSettings):
     """Settings of a service that talks to Postgres."""
 
     database_url: SecretStr = SecretStr(LOCAL_DATABASE_URL)
+    # The password on its own (e.g. the secret file /run/secrets/soporte_database_password,
+    # the same file Postgres's POSTGRES_PASSWORD_FILE reads), for a SOPORTE_DATABASE_URL
+    # without one: the URL can then live in plain configuration.
+    database_password: SecretStr | None = None
     database_pool_size: int = 10
+
+    @model_validator(mode="after")
+    def _add_database_password(self) -> Self:
+        if self.database_password is not None:
+            self.database_url = SecretStr(
+                with_password(
+                    self.database_url.get_secret_value(), self.database_password.get_secret_value()
+                )
+            )
+        return self
 
     def production_problems(self) -> list[str]:
         problems = super().production_problems()
-        if self.database_url.get_secret_value() == LOCAL_DATABASE_URL:
+        if without_password(self.database_url.get_secret_value()) == LOCAL_DATABASE_URL:
             problems.append("SOPORTE_DATABASE_URL must point at the production database")
         return problems
+
+
+def with_password(url: str, password: str) -> str:
+    """`url` with `password` added, unless the URL already carries one (which then wins)."""
+    parts = urlsplit(url)
+    if parts.password is not None or not parts.username:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{parts.username}:{quote(password.strip(), safe='')}@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{user.partition(':')[0]}@{host}"))

@@ -1,5 +1,6 @@
 """FastAPI helpers shared by the HTTP services (auth, history-api): cookie authentication
-as a dependency, one JSON error shape (`{"error": ...}`), health and metrics routes.
+as a dependency, one JSON error shape (`{"error": ...}`), health and metrics routes, and a
+request id on every request (its log lines and its response).
 
 Each service keeps what it needs in its lifespan state; the dependencies here read the
 `guard` (a SessionGuard) from it.
@@ -7,15 +8,19 @@ Each service keeps what it needs in its lifespan state; the dependencies here re
 
 from __future__ import annotations
 
+import re
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
+import structlog
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from redis.exceptions import RedisError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from soporte_common.tokens import COOKIE_NAME, Claims, InvalidTokenError, SessionGuard
 
@@ -29,6 +34,51 @@ HTTP_LATENCY = Histogram(
     ["method", "route", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# What is accepted from a client (or a proxy in front); anything else gets a fresh id, so
+# the header can never smuggle line breaks or markup into a log line.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+
+
+class RequestIdMiddleware:
+    """Takes the caller's X-Request-ID (a proxy's, a client's) or makes one, binds it to the
+    structlog context as `request_id` for every log line of the request, and returns it in
+    the response's X-Request-ID header. Plain ASGI: no per-request task or body copy."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_from(scope)
+        header = (b"x-request-id", request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0].lower() != header[0]]
+                message["headers"] = [*headers, header]
+            await send(message)
+
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)
+
+
+def request_id_from(scope: Scope) -> str:
+    headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+    for name, value in headers:
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            if _REQUEST_ID.fullmatch(candidate):
+                return candidate
+            break
+    return uuid.uuid4().hex
 
 
 def token_from_request(request: Request) -> str | None:
@@ -66,7 +116,8 @@ ReadinessCheck = Callable[[Request], Awaitable[None]]
 
 
 def install_common(app: FastAPI, *, readiness: dict[str, ReadinessCheck]) -> None:
-    """The parts every HTTP service has: error shape, latency metric, health, metrics."""
+    """The parts every HTTP service has: error shape, request id, latency metric, health,
+    metrics."""
 
     @app.exception_handler(HTTPException)
     async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
@@ -92,6 +143,9 @@ def install_common(app: FastAPI, *, readiness: dict[str, ReadinessCheck]) -> Non
             time.perf_counter() - start
         )
         return response
+
+    # Added last, so it wraps the others: the id is bound before anything logs.
+    app.add_middleware(RequestIdMiddleware)
 
     router = APIRouter(include_in_schema=False)
 

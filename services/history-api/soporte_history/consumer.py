@@ -47,6 +47,13 @@ BATCH_SIZE = Histogram(
 )
 STREAM_LENGTH = Gauge("soporte_stream_length", "Entries in the stream (unacknowledged backlog).")
 STREAM_PENDING = Gauge("soporte_stream_pending", "Entries delivered to a consumer, not yet acked.")
+CONSUMER_LAG = Gauge(
+    "soporte_consumer_lag_seconds",
+    "Age of the oldest accepted message not yet stored and acknowledged (0 when caught up).",
+)
+# How often the backlog gauges are refreshed, independently of the consumer loop (which can
+# be stuck retrying a batch while Postgres is down: exactly when the backlog matters).
+GAUGE_REFRESH_SECONDS = 2.0
 
 INSERT_BATCH = """
 WITH batch AS (
@@ -114,6 +121,16 @@ class StreamStatus:
 def _id_key(entry_id: str) -> tuple[int, int]:
     ms, _, seq = entry_id.partition("-")
     return int(ms), int(seq or 0)
+
+
+def lag_seconds(status: StreamStatus, oldest_undelivered: str | None, now: float) -> float:
+    """How old the oldest message that is not yet stored and acknowledged is: the oldest
+    pending entry, or else the oldest entry not yet delivered to the group."""
+    candidates = [i for i in (status.oldest_pending, oldest_undelivered) if i is not None]
+    if not candidates:
+        return 0.0
+    oldest_ms = min(_id_key(i) for i in candidates)[0]
+    return max(0.0, now - oldest_ms / 1000)
 
 
 def is_settled(status: StreamStatus, target: tuple[int, int]) -> bool:
@@ -244,6 +261,38 @@ class StreamConsumer:
     async def run(self) -> None:
         """Forever: own pending entries first, then new ones, claiming dead consumers' too."""
         log.info("consumer starting", consumer=self.name)
+        gauges = asyncio.create_task(self._refresh_gauges_forever(), name="stream-gauges")
+        try:
+            await self._consume()
+        finally:
+            gauges.cancel()
+
+    async def _refresh_gauges_forever(self) -> None:
+        while True:
+            try:
+                await self.refresh_gauges()
+            except (RedisError, OSError):
+                pass  # Redis away: the gauges keep their last values; readiness says why
+            except Exception:
+                log.exception("could not refresh the stream gauges")
+            await asyncio.sleep(GAUGE_REFRESH_SECONDS)
+
+    async def refresh_gauges(self) -> None:
+        """Stream length, pending entries and consumer lag, from two cheap round trips."""
+        try:
+            status = await stream_status(self.redis)
+        except ResponseError:  # no stream or group yet: nothing was ever sent
+            return
+        oldest_undelivered = None
+        if _id_key(status.last_generated) > _id_key(status.last_delivered):
+            after = await self.redis.xrange(keys.STREAM, min=f"({status.last_delivered}", count=1)
+            if after:
+                oldest_undelivered = cast(bytes, after[0][0]).decode()
+        STREAM_LENGTH.set(status.length)
+        STREAM_PENDING.set(status.pending)
+        CONSUMER_LAG.set(lag_seconds(status, oldest_undelivered, time.time()))
+
+    async def _consume(self) -> None:
         await redis_retry(ensure_group)(self.redis)
         await self._drain_own_pending()
         last_claim = 0.0
@@ -319,14 +368,26 @@ class StreamConsumer:
         rows, rejected = parse_entries(entries)
         if rows:
             rejected += await self._store(rows)
-        await redis_retry(self._ack)(
-            [entry_id for entry_id, _ in entries if entry_id is not None], rejected
-        )
+        entry_ids = [entry_id for entry_id, _ in entries if entry_id is not None]
+        await redis_retry(self._ack)(entry_ids, rejected)
         now = time.time()
         for row in rows:
             PERSIST_LATENCY.observe(max(0.0, now - row.fecha.timestamp()))
         PERSISTED.inc(len(rows))
         BATCH_SIZE.observe(len(rows))
+        if entry_ids:
+            # One line per batch (never per message at INFO): a message id from realtime's
+            # `message accepted` falls between first_id and last_id of the batch that stored
+            # it; DEBUG adds a `message stored` line per message (docs/operations.md).
+            log.info(
+                "batch stored",
+                consumer=self.name,
+                count=len(rows),
+                first_id=entry_ids[0].decode(),
+                last_id=entry_ids[-1].decode(),
+                acked=len(entry_ids),
+                dead_lettered=len(rejected),
+            )
 
     async def _store(self, rows: list[StoredRow]) -> list[Rejected]:
         """Store the batch in one statement; returns the entries Postgres refused."""
