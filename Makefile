@@ -11,7 +11,7 @@ PYTEST := $(RUN) pytest
 MEMBERS := libs/common services/auth services/realtime services/history-api frontend
 SERVICES := services/auth services/realtime services/history-api
 
-.PHONY: help setup run test test-unit test-integration test-e2e test-browser lint format \
+.PHONY: help setup run test test-unit test-integration test-e2e test-browser test-deploy lint format \
         bench bench-smoke screenshots logs clean
 
 help: ## Show the targets and what they do
@@ -23,7 +23,7 @@ setup: ## Install everything, pinned: Python deps, Redis/Postgres/Traefik binari
 run: ## Run the whole stack at http://localhost:8080 (Ctrl-C stops it; data stays in var/)
 	@$(RUN) soporte-stack run
 
-test: lint test-unit test-integration test-e2e ## Run every check and test (what CI runs)
+test: lint test-unit test-integration test-deploy test-e2e ## Run every check and test (what CI runs)
 
 lint: ## ruff, mypy (strict), and the import rules (services never import one another)
 	$(RUN) ruff check .
@@ -42,6 +42,9 @@ test-unit: ## Unit tests of each workspace member (pure logic, no servers)
 test-integration: ## Each service against real Redis and real Postgres (started by the fixtures)
 	@set -e; for member in $(SERVICES); do \
 	  echo "── integration: $$member"; $(PYTEST) $$member/tests -m integration -q; done
+
+test-deploy: ## The container deployment, no Docker needed: compose vs the spec, hadolint, no drift from `make run`
+	$(PYTEST) tests/deploy -q
 
 test-e2e: ## The whole stack as `make run` starts it, through the gateway (clients and a browser)
 	$(PYTEST) tests/e2e -q
