@@ -131,13 +131,13 @@ def start(config: StackConfig, env: dict[str, str], *, infra_only: bool) -> None
         http_ok(f"{base}/api/auth/me", expect=401),
         "the gateway's route to auth",
         30,
-        log_path(config, "traefik"),
+        log_path(config, "traefik-1"),
     )
     wait_until(
         http_ok(f"{base}/socket.io/?EIO=4&transport=polling"),
         "the gateway's route to realtime",
         30,
-        log_path(config, "traefik"),
+        log_path(config, "traefik-1"),
     )
     done()
 
@@ -217,6 +217,7 @@ def run(config: StackConfig, *, infra_only: bool) -> int:
                 "database_url": config.database_url(),
                 "supervisor_conf": str(config.supervisor_conf),
                 "realtime_ports": config.realtime_ports,
+                "gateway_internal_ports": config.gateway_internal_ports,
                 "history_port": config.history_port,
                 "auth_port": config.auth_port,
                 "infra_only": infra_only,

@@ -22,12 +22,17 @@ class StackConfig(BaseSettings):
 
     port: int = 8080
     data_dir: Path = REPO_ROOT / "var"
-    realtime_replicas: int = Field(default=2, ge=1, le=50)
+    realtime_replicas: int = Field(default=2, ge=1, le=29)
+    # Traefik processes sharing the gateway port (SO_REUSEPORT). One proxied WebSocket
+    # costs Traefik two file descriptors, so each process holds at most ~10,000 of them
+    # under a 20,000 open-file limit: more gateway processes, more connections.
+    gateway_replicas: int = Field(default=1, ge=1, le=9)
     env: str = "local"
 
     @property
-    def gateway_internal_port(self) -> int:  # Traefik's ping and metrics
-        return self.port + 1
+    def gateway_internal_ports(self) -> list[int]:
+        """Each Traefik process's own ping and metrics port."""
+        return [self.port + 40 + i for i in range(1, self.gateway_replicas + 1)]
 
     @property
     def auth_port(self) -> int:

@@ -126,20 +126,20 @@ def programs(config: StackConfig, *, postgres_user: str | None) -> dict[str, lis
         )
         for i, port in enumerate(config.realtime_ports, start=1)
     ]
+    upstreams = {
+        "SOPORTE_AUTH_URL": f"http://127.0.0.1:{config.auth_port}",
+        "SOPORTE_HISTORY_URL": f"http://127.0.0.1:{config.history_port}",
+        "SOPORTE_FRONTEND_URL": f"http://127.0.0.1:{config.frontend_port}",
+        "SOPORTE_REALTIME_URLS": ",".join(f"http://127.0.0.1:{p}" for p in config.realtime_ports),
+    }
     gateway = [
         Program(
-            "traefik",
-            [str(venv_bin("traefik")), f"--configFile={config.run_dir / 'traefik.yml'}"],
-            environment={
-                "SOPORTE_AUTH_URL": f"http://127.0.0.1:{config.auth_port}",
-                "SOPORTE_HISTORY_URL": f"http://127.0.0.1:{config.history_port}",
-                "SOPORTE_FRONTEND_URL": f"http://127.0.0.1:{config.frontend_port}",
-                "SOPORTE_REALTIME_URLS": ",".join(
-                    f"http://127.0.0.1:{p}" for p in config.realtime_ports
-                ),
-            },
+            f"traefik-{i}",
+            [str(venv_bin("traefik")), f"--configFile={traefik_config_path(config, i)}"],
+            environment=upstreams,
             priority=400,
-        ),
+        )
+        for i in range(1, config.gateway_replicas + 1)
     ]
     return {INFRA: infra, SERVICES: services, REALTIME: realtime, GATEWAY: gateway}
 
@@ -172,11 +172,15 @@ serverurl=unix://{run / "supervisor.sock"}
     return "\n".join(parts)
 
 
-def render_traefik_static(config: StackConfig) -> str:
+def traefik_config_path(config: StackConfig, replica: int) -> Path:
+    return config.run_dir / f"traefik-{replica}.yml"
+
+
+def render_traefik_static(config: StackConfig, internal_port: int) -> str:
     template = (REPO_ROOT / "gateway" / "traefik.yml").read_text()
     return (
         template.replace("${SOPORTE_PORT}", str(config.port))
-        .replace("${SOPORTE_GATEWAY_INTERNAL_PORT}", str(config.gateway_internal_port))
+        .replace("${SOPORTE_GATEWAY_INTERNAL_PORT}", str(internal_port))
         .replace("${SOPORTE_GATEWAY_DYNAMIC}", str(REPO_ROOT / "gateway" / "dynamic.yml"))
         .replace("${SOPORTE_LOG_DIR}", str(config.log_dir))
     )
@@ -185,8 +189,9 @@ def render_traefik_static(config: StackConfig) -> str:
 def write_configs(config: StackConfig, groups: dict[str, list[Program]]) -> None:
     config.run_dir.mkdir(parents=True, exist_ok=True)
     config.supervisor_conf.write_text(render(config, groups))
-    (config.run_dir / "traefik.yml").write_text(render_traefik_static(config))
     os.chmod(config.supervisor_conf, 0o600)
+    for replica, port in enumerate(config.gateway_internal_ports, start=1):
+        traefik_config_path(config, replica).write_text(render_traefik_static(config, port))
 
 
 def supervisorctl(config: StackConfig, *args: str) -> list[str]:
