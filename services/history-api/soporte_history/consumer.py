@@ -54,6 +54,8 @@ CONSUMER_LAG = Gauge(
 # How often the backlog gauges are refreshed, independently of the consumer loop (which can
 # be stuck retrying a batch while Postgres is down: exactly when the backlog matters).
 GAUGE_REFRESH_SECONDS = 2.0
+# How often acknowledged entries are trimmed away (the stream then holds only the backlog).
+TRIM_INTERVAL_SECONDS = 0.25
 
 INSERT_BATCH = """
 WITH batch AS (
@@ -250,13 +252,21 @@ postgres_retry = retry(
 
 class StreamConsumer:
     def __init__(
-        self, redis: Redis, db: asyncpg.Pool, *, name: str, batch: int, claim_idle_ms: int
+        self,
+        redis: Redis,
+        db: asyncpg.Pool,
+        *,
+        name: str,
+        batch: int,
+        claim_idle_ms: int,
+        linger_ms: int = 0,
     ) -> None:
         self.redis = redis
         self.db = db
         self.name = name
         self.batch = batch
         self.claim_idle_ms = claim_idle_ms
+        self.linger_ms = linger_ms
 
     async def run(self) -> None:
         """Forever: own pending entries first, then new ones, claiming dead consumers' too."""
@@ -295,24 +305,22 @@ class StreamConsumer:
     async def _consume(self) -> None:
         await redis_retry(ensure_group)(self.redis)
         await self._drain_own_pending()
-        last_claim = 0.0
+        last_claim = last_trim = 0.0
         while True:
             try:
                 if time.monotonic() - last_claim > self.claim_idle_ms / 2000:
                     last_claim = time.monotonic()
                     await self._claim_abandoned()
+                if time.monotonic() - last_trim > TRIM_INTERVAL_SECONDS:
+                    last_trim = time.monotonic()
                     await self.trim()
-                response = cast(
-                    ReadResponse | None,
-                    await self.redis.xreadgroup(
-                        keys.CONSUMER_GROUP,
-                        self.name,
-                        {keys.STREAM: ">"},
-                        count=self.batch,
-                        block=1000,
-                    ),
-                )
-                for _, entries in response or []:
+                entries = await self._read_new(block_ms=1000)
+                if entries and len(entries) < self.batch and self.linger_ms:
+                    # A trickle: wait a moment so one transaction stores many messages
+                    # (one commit per message would cap throughput at Postgres's fsync rate).
+                    await asyncio.sleep(self.linger_ms / 1000)
+                    entries += await self._read_new(block_ms=None, count=self.batch - len(entries))
+                if entries:
                     await self.process(entries)
             except (RedisError, OSError) as exc:
                 log.warning("stream unavailable; retrying", error=str(exc))
@@ -322,6 +330,19 @@ class StreamConsumer:
                 # Last resort: a consumer that dies silently stops persistence for everyone.
                 log.exception("unexpected consumer error; continuing")
                 await asyncio.sleep(1)
+
+    async def _read_new(self, *, block_ms: int | None, count: int | None = None) -> list[RawEntry]:
+        response = cast(
+            ReadResponse | None,
+            await self.redis.xreadgroup(
+                keys.CONSUMER_GROUP,
+                self.name,
+                {keys.STREAM: ">"},
+                count=count or self.batch,
+                block=block_ms,
+            ),
+        )
+        return [entry for _, entries in response or [] for entry in entries]
 
     async def _drain_own_pending(self) -> None:
         while True:
@@ -443,6 +464,7 @@ class StreamConsumer:
         """Drop acknowledged entries: everything older than the oldest unacked one."""
         status = await stream_status(self.redis)
         keep_from = status.oldest_pending or status.last_delivered
-        await self.redis.xtrim(keys.STREAM, minid=keep_from, approximate=True)
+        # Exact trimming: the stream's length is then the backlog (what is not stored yet).
+        await self.redis.xtrim(keys.STREAM, minid=keep_from, approximate=False)
         STREAM_LENGTH.set(status.length)
         STREAM_PENDING.set(status.pending)

@@ -10,6 +10,9 @@ class HistorySettings(DatabaseSettings):
     # pending entries first. Defaults to <host>-<port>.
     consumer_name: str | None = None
     consumer_batch: int = 1000
+    # When fewer than a batch's worth of entries are waiting, wait this long for more before
+    # storing: fewer, larger transactions for a few ms of persistence latency.
+    consumer_linger_ms: int = 10
     # Entries pending this long on another (dead) consumer are claimed.
     claim_idle_ms: int = 10_000
     # How long a history read waits for the consumer to store what was already accepted.
