@@ -7,12 +7,13 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, path, body) {
+async function request(method, path, body, { keepalive = false } = {}) {
   const response = await fetch(path, {
     method,
     credentials: "same-origin",
     headers: body ? { "Content-Type": "application/json" } : {},
     body: body ? JSON.stringify(body) : undefined,
+    keepalive, // true: the request outlives the page (sent while leaving it)
   });
   if (response.status === 204) return null;
   let data = null;
@@ -36,5 +37,5 @@ export const api = {
     return request("GET", `${usuario ? "/api/mensajes" : "/api/mensajes/mios"}?${query}`);
   },
   conversations: (params = {}) => request("GET", `/api/usuarios-conversaciones?${new URLSearchParams(params)}`),
-  markRead: (hasta, con) => request("POST", "/api/mensajes/leidos", con ? { hasta, con } : { hasta }),
+  markRead: (hasta, con, options) => request("POST", "/api/mensajes/leidos", con ? { hasta, con } : { hasta }, options),
 };

@@ -36,6 +36,7 @@ class Conversation {
   constructor(usuario, nombre) {
     this.usuario = usuario; // the customer
     this.nombre = nombre || usuario;
+    this.named = Boolean(nombre); // false: a live message came first; the list brings the name
     this.messages = []; // confirmed, sorted by id
     this.ids = new Set();
     this.pending = []; // sent, not yet acknowledged: {cid, para, mensaje, fecha, estado, error}
@@ -97,6 +98,7 @@ function conversation(key, nombre) {
     state.conversations.set(key, conv);
   } else if (nombre) {
     conv.nombre = nombre;
+    conv.named = true;
   }
   return conv;
 }
@@ -331,24 +333,41 @@ async function refreshList() {
   }
 }
 
-let listTimer = null;
-/** Fetch the list again shortly (several new conversations at once: one fetch). */
+let listRefresh = null;
+/** Fetch the list again shortly (several new conversations at once: one fetch); resolves
+ * once the list, and so every customer's name, is there. */
 function refreshListSoon() {
-  clearTimeout(listTimer);
-  listTimer = setTimeout(async () => {
-    await refreshList();
-    renderAll();
-  }, 300);
+  listRefresh ??= new Promise((resolve) => setTimeout(resolve, 300))
+    .then(refreshList)
+    .catch(() => {})
+    .finally(() => {
+      listRefresh = null;
+      renderAll();
+    });
+  return listRefresh;
 }
 
 const readTimers = new Map();
+/** Remember (on the server) that the open conversation has been read; a burst of
+ * messages makes one request. */
 function markRead(conv) {
   if (!conv.lastId) return;
   clearTimeout(readTimers.get(conv.usuario));
-  readTimers.set(
-    conv.usuario,
-    setTimeout(() => api.markRead(conv.lastId, isAgent() ? conv.usuario : null).catch(() => {}), 400),
-  );
+  readTimers.set(conv.usuario, setTimeout(() => sendReadMark(conv), 400));
+}
+
+function sendReadMark(conv, options) {
+  readTimers.delete(conv.usuario);
+  api.markRead(conv.lastId, isAgent() ? conv.usuario : null, options).catch(() => {});
+}
+
+/** Leaving the page (reload, sign out, closing the tab): send the read marks still
+ * waiting, or the conversation just read would show as unread next time. */
+function flushReadMarks() {
+  for (const [usuario, timer] of readTimers) {
+    clearTimeout(timer);
+    sendReadMark(state.conversations.get(usuario), { keepalive: true });
+  }
 }
 
 const isVisible = (conv) => !document.hidden && conv.usuario === state.open;
@@ -367,6 +386,7 @@ async function open(usuario) {
   delete dom.thread.dataset.rendered;
   renderAll();
   dom.text.focus();
+  markRead(conv); // what is shown is read, even if the page is left before the fetch ends
   // Not loaded yet, or loaded earlier but closed since: while closed it may have missed
   // live messages (a reconnection catches up the open conversation only).
   await catchUp(conv);
@@ -429,19 +449,23 @@ function goToLogin() {
 
 function onMessage(message) {
   const key = conversationKey(message);
-  const isNew = !state.conversations.has(key);
   const conv = conversation(key);
   if (!conv.add(message)) return;
   // A customer writing for the first time: the list fetch brings their name.
-  if (isNew && isAgent()) refreshListSoon();
+  if (isAgent() && !conv.named) refreshListSoon();
   const fromOthers = message.de !== state.me.usuario;
   const countsAsUnread = fromOthers && (!isAgent() || message.de === conv.usuario);
   if (isVisible(conv)) markRead(conv);
   else if (countsAsUnread) conv.unread += 1;
   if (fromOthers) {
-    const name = authorLabel(message, conv);
-    announce(t("announce.new", { name, text: message.mensaje }));
-    if (document.hidden) alertHidden(name, message.mensaje);
+    const tell = () => {
+      const name = authorLabel(message, conv);
+      announce(t("announce.new", { name, text: message.mensaje }));
+      if (document.hidden) alertHidden(name, message.mensaje);
+    };
+    // A customer writing for the first time is announced by name, once the list has it.
+    if (isAgent() && !conv.named && listRefresh) listRefresh.then(tell);
+    else tell();
   }
   renderList();
   renderIfOpen(conv);
@@ -559,6 +583,7 @@ function wireUi() {
     localStorage.setItem("soporte.avisos", state.notify ? "1" : "0");
     updateNotifyButton();
   });
+  window.addEventListener("pagehide", flushReadMarks);
   document.addEventListener("visibilitychange", () => {
     const conv = openConversation();
     if (!document.hidden && conv) {

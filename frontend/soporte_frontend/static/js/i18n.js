@@ -6,6 +6,7 @@ const STRINGS = {
   es: {
     "app.title": "Soporte",
     "lang.switch": "English",
+    "login.pagetitle": "Soporte — Entrar",
     "login.subtitle": "Habla con nuestro equipo en tiempo real.",
     "login.tab": "Entrar",
     "login.submit": "Entrar",
@@ -52,6 +53,7 @@ const STRINGS = {
   en: {
     "app.title": "Support",
     "lang.switch": "Español",
+    "login.pagetitle": "Support — Sign in",
     "login.subtitle": "Talk to our team in real time.",
     "login.tab": "Sign in",
     "login.submit": "Sign in",

@@ -1,0 +1,105 @@
+"""Connections that drop: the customer misses nothing and sees each message once, and the
+page says what is happening (the reconnection banner)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from playwright.async_api import expect
+
+from soporte_stack.testing import RunningStack
+
+from .support import Account, OpenSession
+
+pytestmark = pytest.mark.e2e
+
+LOST = "Sin conexión. Reconectando…"
+BACK = "Conexión recuperada."
+
+
+def replica_of(stack: RunningStack, usuario: str) -> str:
+    """The realtime replica (supervisor program) `usuario` connected to most recently."""
+    latest: tuple[str, str] | None = None
+    for log in sorted(Path(stack.data_dir, "log").glob("realtime-*.log")):
+        for line in log.read_text(errors="replace").splitlines():
+            if f'"usuario":"{usuario}"' not in line or "socket connected" not in line:
+                continue
+            entry = json.loads(line)
+            if latest is None or entry["timestamp"] > latest[0]:
+                latest = (entry["timestamp"], log.stem)
+    assert latest, f"{usuario} never connected"
+    return latest[1]
+
+
+async def test_offline_customer_comes_back_and_sees_what_it_missed_exactly_once(
+    open_session: OpenSession, customer: Account, agent: Account
+) -> None:
+    cliente = await open_session(customer)
+    agente = await open_session(agent)
+    await cliente.send("Os dejo mi consulta")
+    await agente.open_conversation(customer.usuario)
+    await expect(agente.message("Os dejo mi consulta")).to_have_count(1)
+    banner = cliente.page.locator("#estado-conexion")
+    await expect(banner).to_be_hidden()
+
+    await cliente.context.set_offline(True)
+    await expect(banner).to_have_text(LOST)
+    await agente.send("Primera respuesta mientras no estabas")
+    await agente.send("Segunda respuesta mientras no estabas")
+    await expect(agente.messages).to_have_count(3)
+    await expect(cliente.messages).to_have_count(1)  # nothing arrives while offline
+
+    await cliente.context.set_offline(False)
+    await expect(banner).to_have_text(BACK)
+    await expect(banner).to_be_hidden()
+    for text in ("Primera respuesta mientras no estabas", "Segunda respuesta mientras no estabas"):
+        await expect(cliente.message(text)).to_have_count(1)
+    assert await cliente.texts() == [
+        "Os dejo mi consulta",
+        "Primera respuesta mientras no estabas",
+        "Segunda respuesta mientras no estabas",
+    ]
+
+    # And the connection works again, both ways.
+    await cliente.send("Gracias, ya lo veo")
+    await expect(agente.message("Gracias, ya lo veo")).to_have_count(1)
+    await agente.send("De nada")
+    await expect(cliente.message("De nada")).to_have_count(1)
+    await expect(cliente.messages).to_have_count(5)
+
+
+async def test_when_the_customers_replica_stops_it_reconnects_and_catches_up_once(
+    open_session: OpenSession, stack: RunningStack, customer: Account, agent: Account
+) -> None:
+    cliente = await open_session(customer)
+    await cliente.send("Hola")
+    agente = await open_session(agent)
+    await agente.open_conversation(customer.usuario)
+    await expect(agente.message("Hola")).to_have_count(1)
+    banner = cliente.page.locator("#estado-conexion")
+
+    replica = replica_of(stack, customer.usuario)
+    await asyncio.to_thread(stack.ctl, "stop", f"realtime:{replica}")
+    try:
+        await expect(banner).to_be_visible()
+        # The agent may have been on the same replica: the page reconnects it too.
+        await agente.in_sync()
+        await agente.send("Uno, durante el corte")
+        await agente.send("Dos, durante el corte")
+        await expect(agente.page.locator("#mensajes li.pendiente")).to_have_count(0)
+        await expect(agente.page.locator("#mensajes li.fallido")).to_have_count(0)
+
+        await expect(banner).to_have_text(BACK)
+        await expect(banner).to_be_hidden()
+        await cliente.in_sync()
+        assert await cliente.texts() == ["Hola", "Uno, durante el corte", "Dos, durante el corte"]
+        assert replica_of(stack, customer.usuario) != replica
+    finally:
+        await asyncio.to_thread(stack.ctl, "start", f"realtime:{replica}")
+
+    await cliente.send("¿Sigue funcionando?")
+    await expect(agente.message("¿Sigue funcionando?")).to_have_count(1)
+    await expect(cliente.messages).to_have_count(4)
