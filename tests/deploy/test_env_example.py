@@ -109,3 +109,33 @@ def test_the_local_database_with_a_password_is_still_refused_in_production(
     monkeypatch.setenv("SOPORTE_DATABASE_URL", "postgresql://soporte@127.0.0.1:8086/soporte")
     with pytest.raises(ValueError, match="SOPORTE_DATABASE_URL"):
         HistorySettings(_secrets_dir=secrets_dir)  # type: ignore[call-arg]
+
+
+# Settings compose does not pass as variables, and why.
+NOT_PASSED = {
+    "SOPORTE_JWT_SECRET": "a secret file",
+    "SOPORTE_JWT_PREVIOUS_SECRETS": "a secret file",
+    "SOPORTE_DATABASE_PASSWORD": "a secret file",
+    "SOPORTE_ADMIN_PASSWORD": "a secret file",
+    "SOPORTE_DEMO_USER": "local mode only",
+    "SOPORTE_DEMO_PASSWORD": "local mode only",
+    "SOPORTE_CONSUMER_NAME": "derived from the container's fixed host name",
+}
+
+
+@pytest.mark.parametrize(
+    ("service", "settings"),
+    [("auth", AuthSettings), ("realtime", RealtimeSettings), ("history-api", HistorySettings)],
+)
+def test_compose_passes_every_setting_to_the_service_that_reads_it(
+    services: dict[str, dict[str, Any]], service: str, settings: type[BaseSettings]
+) -> None:
+    environment = services[service]["environment"]
+    secrets = {name.upper() for name in services[service]["secrets"]}
+    for variable in variables(settings):
+        if NOT_PASSED.get(variable) == "a secret file":
+            assert variable in secrets, (service, variable)
+        elif variable in NOT_PASSED:
+            continue
+        else:
+            assert variable in environment, (service, variable)
