@@ -49,6 +49,12 @@ test-deploy: ## The container deployment, no Docker needed: compose vs the spec,
 test-e2e: ## The whole stack as `make run` starts it, through the gateway (clients and a browser)
 	$(PYTEST) tests/e2e -q
 
+test-browser: ## Only the browser tests (Chromium driving the real pages of the whole stack)
+	$(PYTEST) tests/e2e/browser -q
+
+screenshots: ## Save docs/img/{customer,agent,phone}.png from the real pages (starts its own stack)
+	$(RUN) python scripts/screenshots.py
+
 logs: ## Follow the logs of the running stack
 	tail -F var/log/*.log
 

@@ -67,7 +67,7 @@ const STRINGS = {
     "login.failed": "Could not sign in: {error}",
     "login.network": "Cannot reach the server. Please try again.",
     "logout": "Sign out",
-    "notify.enable": "Enable notifications",
+    "notify.enable": "Notify me",
     "notify.on": "Notifications on",
     "notify.denied": "The browser blocked notifications",
     "list.title": "Conversations",
