@@ -28,7 +28,7 @@ test: lint test-unit test-integration test-deploy test-e2e ## Run every check an
 lint: ## ruff, mypy (strict), and the import rules (services never import one another)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy libs/common/soporte_common services/*/soporte_* frontend/soporte_frontend deploy/local/soporte_stack
+	$(RUN) mypy libs/common/soporte_common services/*/soporte_* frontend/soporte_frontend deploy/local/soporte_stack bench/soporte_bench
 	$(RUN) lint-imports
 
 format: ## Format and auto-fix with ruff
@@ -54,6 +54,12 @@ test-browser: ## Only the browser tests (Chromium driving the real pages of the 
 
 screenshots: ## Save docs/img/{customer,agent,phone}.png from the real pages (starts its own stack)
 	$(RUN) python scripts/screenshots.py
+
+bench: ## Soporte vs the Node peer: rate, latency, CPU/message, connections, persistence, history (~45 min)
+	$(RUN) soporte-bench
+
+bench-smoke: ## Every bench scenario with a tiny load, in seconds (CI runs it so the tooling cannot rot)
+	$(RUN) soporte-bench --smoke --out var/bench-smoke
 
 logs: ## Follow the logs of the running stack
 	tail -F var/log/*.log

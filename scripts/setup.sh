@@ -20,6 +20,9 @@ step "Browser libraries (frontend/package-lock.json)"
 mkdir -p frontend/soporte_frontend/static/vendor
 cp frontend/node_modules/socket.io-client/dist/socket.io.min.js frontend/soporte_frontend/static/vendor/
 
+step "The load harness for make bench (bench/harness/package-lock.json)"
+(cd bench/harness && npm ci --no-audit --no-fund --loglevel=error)
+
 step "Chromium for the browser tests (Debian package)"
 if [ -x /usr/bin/chromium ]; then
   echo "already installed: $(/usr/bin/chromium --version 2>/dev/null || echo chromium)"

@@ -463,7 +463,9 @@ class StreamConsumer:
     async def trim(self) -> None:
         """Drop acknowledged entries: everything older than the oldest unacked one."""
         status = await stream_status(self.redis)
-        keep_from = status.oldest_pending or status.last_delivered
+        # Keep the oldest pending entry, or else everything after the last delivered one.
+        ms, seq = _id_key(status.last_delivered)
+        keep_from = status.oldest_pending or f"{ms}-{seq + 1}"
         # Exact trimming: the stream's length is then the backlog (what is not stored yet).
         await self.redis.xtrim(keys.STREAM, minid=keep_from, approximate=False)
         STREAM_LENGTH.set(status.length)

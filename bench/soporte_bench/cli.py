@@ -1,0 +1,135 @@
+"""`soporte-bench` (what `make bench` runs).
+
+    soporte-bench                  every scenario against Soporte, then the peer if found
+    soporte-bench --smoke          a few seconds of tiny load (CI: proves the tooling works)
+    soporte-bench --only a,d       a subset: a (find-max, b, c), d (ramp), e, f
+    soporte-bench --no-peer        Soporte only
+
+Each measurement starts a fresh stack exactly as `make run` does (two realtime replicas
+behind Traefik, Redis stream, consumer, Postgres). Results go to bench/results/<date>/:
+result.json, summary.md, chart.png, and the harness's own JSON per step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from soporte_bench import harness, report, scenarios
+from soporte_bench.scenarios import SMOKE, Scale, step
+from soporte_bench.targets import Peer, Soporte, Target
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+DEFAULT_PEER = Path(__file__).resolve().parents[3] / "shared" / "peer"
+
+
+def measured(target: Target, scale: Scale, what: str, measure: Callable[[], Any]) -> Any:
+    """Start the target fresh, measure, always stop it."""
+    step(f"{target.name}: {what}")
+    target.start(users=max(scale.users, scale.ramp_conns), admins=scale.admins)
+    try:
+        return measure()
+    finally:
+        target.stop()
+
+
+def run_target(target: Target, scale: Scale, only: set[str], out: Path) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    out.mkdir(parents=True, exist_ok=True)
+    if "a" in only:
+        results["findmax"] = measured(
+            target,
+            scale,
+            "(a) highest sustained rate, (b) latency at half, (c) CPU/message",
+            lambda: scenarios.find_max(target, scale, out / "findmax.json"),
+        )
+        results["fixed"] = measured(
+            target,
+            scale,
+            f"(b) latency at a fixed {scale.fixed_rate} msg/s",
+            lambda: scenarios.fixed_rate(target, scale, out / "fixed.json", rate=scale.fixed_rate),
+        )
+    if "d" in only:
+        if isinstance(target, Soporte):
+            target.gateway_replicas = 1 if scale.smoke else 3
+        results["ramp"] = measured(
+            target,
+            scale,
+            "(d) idle connections and memory",
+            lambda: scenarios.ramp(target, scale, out),
+        )
+        if isinstance(target, Soporte):
+            target.gateway_replicas = 1
+    if isinstance(target, Soporte) and "e" in only:
+        max_rate = report._max_rate(results.get("findmax")) or scale.fixed_rate * 2
+        half = max(scale.fixed_rate // 2, int(max_rate // 2))
+        results["persistence"] = measured(
+            target,
+            scale,
+            "(e) persistence latency at half load, backlog drain",
+            lambda: scenarios.persistence(target, scale, out, half),
+        )
+    if isinstance(target, Soporte) and "f" in only:
+        results["history"] = measured(
+            target,
+            scale,
+            f"(f) history API with {scale.history_messages:,} messages",
+            lambda: scenarios.history(target, scale),
+        )
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="soporte-bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--smoke", action="store_true", help="a few seconds of tiny load")
+    parser.add_argument("--only", default="a,d,e,f", help="scenarios: a (with b, c), d, e, f")
+    parser.add_argument("--no-peer", action="store_true", help="measure Soporte only")
+    parser.add_argument(
+        "--peer-dir",
+        type=Path,
+        default=Path(os.environ.get("SOPORTE_PEER_DIR", DEFAULT_PEER)),
+        help="the Node peer (default ../shared/peer or $SOPORTE_PEER_DIR)",
+    )
+    parser.add_argument("--out", type=Path, default=None, help="results folder")
+    args = parser.parse_args(argv)
+
+    scale = SMOKE if args.smoke else Scale()
+    only = set(args.only.split(","))
+    stamp = time.strftime("%Y-%m-%d-%H%M%S") + ("-smoke" if args.smoke else "")
+    out = args.out or RESULTS / stamp
+    harness.ensure_installed()
+    results: dict[str, Any] = {
+        "meta": {
+            "date": time.strftime("%Y-%m-%d %H:%M"),
+            "cpus": os.cpu_count(),
+            "smoke": args.smoke,
+            "command": "soporte-bench " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
+            "scale": scale.__dict__,
+        }
+    }
+    targets: list[Target] = [Soporte()]
+    if not args.no_peer and not args.smoke:
+        if (args.peer_dir / "run-peer.sh").exists():
+            targets.append(Peer(args.peer_dir))
+        else:
+            print(f"(no peer at {args.peer_dir}: Soporte only; set SOPORTE_PEER_DIR)")
+    for target in targets:
+        results[target.name] = run_target(target, scale, only, out / target.name)
+        report.write(results, out)  # keep what we have if a later target fails
+    step(f"done: {out / 'summary.md'}")
+    print(report.markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,261 @@
+"""The run's results: a JSON file, a Markdown summary with ratios and targets, a PNG chart."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from soporte_bench.scenarios import cpu_us_per_message
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    soporte: float | None
+    peer: float | None
+    target: str
+    better: str  # "higher" or "lower"
+    met: bool | None
+    unit: str
+
+    @property
+    def ratio(self) -> float | None:
+        if self.soporte is None or not self.peer:
+            return None
+        return self.soporte / self.peer
+
+
+def _get(data: dict[str, Any], *path: str) -> Any:
+    for key in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)  # type: ignore[assignment]
+    return data
+
+
+def _max_rate(findmax: dict[str, Any] | None) -> float | None:
+    if not findmax:
+        return None
+    if "max_sustained_rate" in findmax:
+        return float(findmax["max_sustained_rate"])
+    result = findmax.get("result") or {}
+    return None if findmax.get("pass_reasons_failed") else result.get("achieved_send_rate")
+
+
+def rows(results: dict[str, Any]) -> list[Row]:
+    s, p = results.get("soporte", {}), results.get("peer", {})
+    s_max, p_max = _max_rate(s.get("findmax")), _max_rate(p.get("findmax"))
+    s_cpu = cpu_us_per_message(s["findmax"]) if s.get("findmax") else None
+    p_cpu = cpu_us_per_message(p["findmax"]) if p.get("findmax") else None
+    s_p99 = _get(s, "fixed", "result", "latency_ms", "p99")
+    p_p99 = _get(p, "fixed", "result", "latency_ms", "p99")
+    fixed_rate = _get(s, "fixed", "result", "target_rate") or _get(
+        p, "fixed", "result", "target_rate"
+    )
+    s_half = _get(s, "findmax", "half_of_max", "latency_ms", "p99")
+    p_half = _get(p, "findmax", "half_of_max", "latency_ms", "p99")
+    s_live = _get(s, "ramp", "live_after_hold")
+    p_live = _get(p, "ramp", "live_after_hold")
+    s_kb = _get(s, "ramp", "kb_per_connection_total")
+    p_kb = _get(p, "ramp", "kb_per_connection_total")
+    persist = _get(s, "persistence", "persist_p99_ms_at_most")
+    drain = _get(s, "persistence", "drain", "messages_per_second")
+    lost = None
+    if s.get("persistence"):
+        rows_stored = s["persistence"].get("rows_for_the_run")
+        lost = None if rows_stored is None else s["persistence"]["harness_sent"] - rows_stored
+    page = _get(s, "history", "page_ms", "p99")
+    listing = _get(s, "history", "list_ms", "p99")
+
+    def at_least(value: float | None, floor: float | None) -> bool | None:
+        return None if value is None or floor is None else value >= floor
+
+    def at_most(value: float | None, ceiling: float | None) -> bool | None:
+        return None if value is None or ceiling is None else value <= ceiling
+
+    return [
+        Row(
+            "(a) max sustained msg/s (p99 < 50 ms, no loss, storage keeps up)",
+            s_max,
+            p_max,
+            "≥ peer",
+            "higher",
+            at_least(s_max, p_max),
+            "msg/s",
+        ),
+        Row(
+            "(c) server CPU per message, every server process",
+            s_cpu,
+            p_cpu,
+            "≤ peer",
+            "lower",
+            at_most(s_cpu, p_cpu),
+            "µs",
+        ),
+        Row(
+            f"(b) p99 latency at {fixed_rate} msg/s",
+            s_p99,
+            p_p99,
+            "≤ peer",
+            "lower",
+            at_most(s_p99, p_p99),
+            "ms",
+        ),
+        Row("(b) p99 latency at half of its own max", s_half, p_half, "—", "lower", None, "ms"),
+        Row(
+            "(d) idle connections held through the gateway",
+            s_live,
+            p_live,
+            "≥ 20,000",
+            "higher",
+            at_least(s_live, 20_000),
+            "conns",
+        ),
+        Row(
+            "(d) server memory per idle connection (gateway included)",
+            s_kb,
+            p_kb,
+            "recorded",
+            "lower",
+            None,
+            "KB",
+        ),
+        Row(
+            "(e) persistence p99, send → row in Postgres, at half load",
+            persist,
+            None,
+            "< 100 ms",
+            "lower",
+            at_most(persist, 99.999),
+            "ms",
+        ),
+        Row(
+            "(e) backlog drain after a history-api outage",
+            drain,
+            None,
+            "≥ 20,000 msg/s",
+            "higher",
+            at_least(drain, 20_000),
+            "msg/s",
+        ),
+        Row(
+            "(e) messages lost while draining",
+            lost,
+            None,
+            "0",
+            "lower",
+            None if lost is None else lost == 0,
+            "msgs",
+        ),
+        Row(
+            "(f) history page p99 (1M messages)",
+            page,
+            None,
+            "< 10 ms",
+            "lower",
+            at_most(page, 9.999),
+            "ms",
+        ),
+        Row(
+            "(f) conversation list p99 (1M messages)",
+            listing,
+            None,
+            "< 50 ms",
+            "lower",
+            at_most(listing, 49.999),
+            "ms",
+        ),
+    ]
+
+
+def _fmt(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{text} {unit}".strip()
+
+
+def markdown(results: dict[str, Any]) -> str:
+    meta = results["meta"]
+    mode = "smoke (tiny load, not a measurement)" if meta["smoke"] else "full"
+    lines = [
+        f"# Benchmark — {meta['date']}",
+        "",
+        f"Machine: {meta['cpus']} cores, everything on one host (harness, servers, Redis, "
+        f"Postgres, Traefik). Mode: {mode}. "
+        f"Command: `{meta['command']}`. Compare ratios from one run only.",
+        "",
+        "| measure | Soporte | peer (Node) | Soporte / peer | target | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows(results):
+        ratio = f"{row.ratio:.2f}×" if row.ratio is not None else "—"
+        met = {True: "yes", False: "**no**", None: "—"}[row.met]
+        lines.append(
+            f"| {row.label} | {_fmt(row.soporte, row.unit)} | "
+            f"{_fmt(row.peer, row.unit)} | {ratio} | {row.target} | {met} |"
+        )
+    for name in ("soporte", "peer"):
+        findmax = _get(results, name, "findmax") or {}
+        steps = findmax.get("steps") or []
+        if steps:
+            lines += [
+                "",
+                f"## {name}: find-max steps",
+                "",
+                "| step | rate | pass | p50 | p99 | CPU% per process |",
+                "|---|---|---|---|---|---|",
+            ]
+            for st in steps:
+                cpu = ", ".join(f"{k} {v}" for k, v in (st.get("cpu") or {}).items())
+                lat = st.get("latency_ms") or {}
+                lines.append(
+                    f"| {st.get('label', '')} | {st.get('rate')} | "
+                    f"{'yes' if st.get('pass') else 'no'} | {lat.get('p50')} | "
+                    f"{lat.get('p99')} | {cpu} |"
+                )
+        ramp = _get(results, name, "ramp")
+        if ramp:
+            per = ", ".join(f"{k} {v}" for k, v in ramp["kb_per_connection"].items())
+            lines += [
+                "",
+                f"{name} ramp: {ramp['live_after_hold']} connections held "
+                f"({ramp['failed']} failed, stop: {', '.join(map(str, ramp['stop_reasons']))}); "
+                f"KB per connection by process: {per}.",
+            ]
+    return "\n".join(lines) + "\n"
+
+
+def chart(results: dict[str, Any], path: Path) -> None:
+    selected = [r for r in rows(results) if r.soporte is not None][:8]
+    fig, axes = plt.subplots(2, 4, figsize=(16, 7))
+    for ax, row in zip(axes.flat, selected, strict=False):
+        values = [row.soporte or 0, row.peer or 0]
+        bars = ax.bar(["Soporte", "peer"], values, color=["#1f5fbf", "#9aa5b1"])
+        ax.bar_label(bars, labels=[_fmt(v) for v in values], fontsize=8)
+        ax.set_title(row.label.split(") ", 1)[-1][:48], fontsize=9)
+        ax.set_ylabel(row.unit, fontsize=8)
+        ax.tick_params(labelsize=8)
+    for ax in list(axes.flat)[len(selected) :]:
+        ax.axis("off")
+    fig.suptitle(
+        f"Soporte vs the Node peer — {results['meta']['date']}"
+        f"{' (smoke run)' if results['meta']['smoke'] else ''}"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write(results: dict[str, Any], out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "result.json").write_text(json.dumps(results, indent=1, default=str))
+    (out_dir / "summary.md").write_text(markdown(results))
+    chart(results, out_dir / "chart.png")

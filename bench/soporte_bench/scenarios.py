@@ -1,0 +1,403 @@
+"""The measurements of issue 5, (a) to (f). Each returns plain data for the report."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from redis.asyncio import Redis
+
+from soporte_bench import harness
+from soporte_bench.targets import Peer, Soporte, Target
+from soporte_common import keys
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How hard to push: the full run, or a few seconds for CI (`--smoke`)."""
+
+    users: int = 200
+    admins: int = 5
+    rate_start: int = 1000
+    fixed_rate: int = 2000  # the "p99 at 2,000 msg/s" comparison
+    fixed_duration: int = 20
+    ramp_conns: int = 21000  # Soporte: over two harness processes (20,000-fd limit each)
+    peer_ramp_conns: int = 19000
+    ramp_rate: int = 500
+    backlog: int = 100_000
+    history_messages: int = 1_000_000
+    history_conversations: int = 10_000
+    history_requests: int = 2000
+    smoke: bool = False
+
+
+SMOKE = Scale(
+    users=10,
+    admins=2,
+    rate_start=50,
+    fixed_rate=100,
+    fixed_duration=3,
+    ramp_conns=200,
+    peer_ramp_conns=200,
+    ramp_rate=200,
+    backlog=2000,
+    history_messages=20_000,
+    history_conversations=200,
+    history_requests=100,
+    smoke=True,
+)
+
+
+def step(text: str) -> None:
+    print(f"\n[bench {time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def identity_args(target: Target, scale: Scale) -> list[str]:
+    args = [
+        "--url",
+        target.url,
+        "--secret",
+        target.secret,
+        "--users",
+        str(scale.users),
+        "--admins",
+        str(scale.admins),
+        "--transport",
+        "websocket",
+        "--dup-model",
+        target.dup_model,
+    ]
+    if target.sender_echo:
+        args += ["--sender-echo", "true"]
+    return args
+
+
+def process_args(target: Target, *, stats: bool = True) -> list[str]:
+    pids = ",".join(f"{label}:{pid}" for label, pid in target.pids().items())
+    args = ["--pids", pids, "--comm", ",".join(target.comm)]
+    if stats:
+        args += ["--stats-url", ",".join(target.stats_urls())]
+    return args
+
+
+# ---------------------------------------------------------------- (a) (b) (c)
+
+
+def find_max(target: Target, scale: Scale, out: Path) -> dict[str, Any]:
+    """(a) highest sustained rate (p99 < 50 ms, no loss or duplicate, storage keeps up),
+    (b) latency at half of it, (c) CPU per message in every passing step."""
+    if scale.smoke:
+        return fixed_rate(target, scale, out, rate=scale.fixed_rate)
+    return harness.run(
+        [
+            *identity_args(target, scale),
+            *process_args(target),
+            *harness.FIND_MAX,
+            "--rate-start",
+            str(scale.rate_start),
+        ],
+        out=out,
+    )
+
+
+def fixed_rate(target: Target, scale: Scale, out: Path, *, rate: int) -> dict[str, Any]:
+    return harness.run(
+        [
+            *identity_args(target, scale),
+            *process_args(target),
+            "--mode",
+            "load",
+            "--rate",
+            str(rate),
+            "--duration",
+            str(scale.fixed_duration),
+            "--warmup",
+            "2",
+        ],
+        out=out,
+    )
+
+
+def cpu_us_per_message(findmax: dict[str, Any]) -> float | None:
+    """Median over passing steps at >= half the max of server CPU µs per message
+    (CPU% × 10^4 / rate, every measured process but the harness): the peer's method."""
+    steps = findmax.get("steps") or ([findmax["result"]] if "result" in findmax else [])
+    top = findmax.get("max_sustained_rate") or 0
+    values = []
+    for st in steps:
+        rate = st.get("rate") or st.get("target_rate")
+        passed = st.get("pass", not st.get("pass_reasons_failed"))
+        if not passed or not rate or rate < top / 2:
+            continue
+        cpu = st.get("cpu") or {k: v.get("cpu_pct") for k, v in (st.get("procs") or {}).items()}
+        server = sum(v for k, v in cpu.items() if k != "harness" and isinstance(v, int | float))
+        values.append(server * 1e4 / rate)
+    return statistics.median(values) if values else None
+
+
+# ---------------------------------------------------------------- (d)
+
+
+def ramp(target: Target, scale: Scale, out_dir: Path) -> dict[str, Any]:
+    """(d) idle connections held through the gateway, and memory per connection."""
+    per_process = scale.peer_ramp_conns if isinstance(target, Peer) else scale.ramp_conns
+    processes = 1 if isinstance(target, Peer) else max(1, -(-per_process // 10_500))
+    each = per_process // processes
+    args = [
+        *identity_args(target, scale),
+        *process_args(target, stats=False),
+        *harness.RAMP,
+        "--max-conns",
+        str(each),
+        "--ramp-rate",
+        str(scale.ramp_rate // processes),
+    ]
+    running = [
+        harness.start([*args, "--label", f"ramp{i}"], out=out_dir / f"ramp{i}.json")
+        for i in range(processes)
+    ]
+    results = [harness.finish(p) for p in running]
+    live = sum(r.get("live_after_hold") or 0 for r in results)
+    before = {p["label"]: p["rss_mb"] for p in results[0].get("per_pid_before", [])}
+    after = {p["label"]: p["rss_mb"] for p in results[0].get("per_pid_after", [])}
+    delta_kb = {label: (after[label] - before.get(label, 0)) * 1024 for label in after}
+    return {
+        "harness_processes": processes,
+        "attempted": sum(r.get("connections", {}).get("attempted", 0) for r in results),
+        "failed": sum(r.get("connections", {}).get("failed", 0) for r in results),
+        "stop_reasons": [r.get("stop_reason") for r in results],
+        "live_after_hold": live,
+        "rss_before_mb": before,
+        "rss_after_mb": after,
+        "kb_per_connection": {k: round(v / live, 1) for k, v in delta_kb.items()} if live else {},
+        "kb_per_connection_total": round(sum(delta_kb.values()) / live, 1) if live else None,
+        "connect_setup_ms": results[0].get("connections", {}).get("setup_ms", {}),
+        "raw": results,
+    }
+
+
+# ---------------------------------------------------------------- (e)
+
+
+async def _metric_buckets(url: str, name: str) -> dict[float, float]:
+    async with httpx.AsyncClient() as http:
+        text = (await http.get(url)).text
+    buckets: dict[float, float] = {}
+    for line in text.splitlines():
+        if line.startswith(f"{name}_bucket{{"):
+            bound = line.split('le="')[1].split('"')[0]
+            buckets[float("inf") if bound == "+Inf" else float(bound)] = float(line.split()[-1])
+    return buckets
+
+
+def histogram_quantile(
+    before: dict[float, float], after: dict[float, float], q: float
+) -> float | None:
+    """The upper bound of the bucket holding quantile q of what was observed in between."""
+    counts = sorted((bound, after[bound] - before.get(bound, 0.0)) for bound in after)
+    total = counts[-1][1] if counts else 0
+    if not total:
+        return None
+    for bound, cumulative in counts:
+        if cumulative >= q * total:
+            return bound
+    return None
+
+
+def persistence(target: Soporte, scale: Scale, out_dir: Path, half_rate: int) -> dict[str, Any]:
+    """(e) p99 from acceptance to commit at half load; then a 100,000-message backlog built
+    during a history-api outage, and how fast it drains, with nothing lost."""
+    stack = target.running
+    metrics_url = stack.internal_url("history_port") + "/metrics"
+    name = "soporte_persist_latency_seconds"
+    before = asyncio.run(_metric_buckets(metrics_url, name))
+    load = fixed_rate(target, scale, out_dir / "persist_half.json", rate=half_rate)
+    after = asyncio.run(_metric_buckets(metrics_url, name))
+    p50 = histogram_quantile(before, after, 0.50)
+    p99 = histogram_quantile(before, after, 0.99)
+
+    step(f"(e) backlog: history-api stopped, {scale.backlog} messages sent, then restarted")
+    stack.ctl("stop", "services:history-api")
+    rate = min(max(half_rate, scale.backlog // 5), 4000)
+    duration = max(2, round(scale.backlog / rate))
+    built = harness.run(
+        [
+            *identity_args(target, scale),
+            "--mode",
+            "load",
+            "--rate",
+            str(rate),
+            "--duration",
+            str(duration),
+            "--warmup",
+            "0",
+        ],
+        out=out_dir / "backlog_build.json",
+    )
+    sent = built["result"]["sent"]
+    backlog, drain = asyncio.run(
+        _drain(stack.redis_url, lambda: stack.ctl("start", "services:history-api"))
+    )
+    stored = asyncio.run(_count_rows(stack.database_url, built["params"].get("run_id")))
+    return {
+        "half_rate": half_rate,
+        "persist_p50_ms_at_most": p50 * 1000 if p50 is not None else None,
+        "persist_p99_ms_at_most": p99 * 1000 if p99 is not None else None,
+        "delivery_at_half": load.get("result", {}).get("latency_ms"),
+        "backlog_built": backlog,
+        "harness_sent": sent,
+        "drain": drain,
+        "rows_for_the_run": stored,
+    }
+
+
+async def _drain(redis_url: str, restart: Any) -> tuple[int, dict[str, float]]:
+    redis = Redis.from_url(redis_url)
+    try:
+        backlog = int(await redis.xlen(keys.STREAM))
+        started = time.monotonic()
+        restart()
+        first_progress = None
+        while True:
+            length = int(await redis.xlen(keys.STREAM))
+            now = time.monotonic()
+            if first_progress is None and length < backlog:
+                first_progress = now
+            if length == 0:
+                break
+            if now - started > 600:
+                raise RuntimeError(f"the backlog did not drain: {length} left")
+            await asyncio.sleep(0.05)
+        consuming = now - (first_progress or started)
+        return backlog, {
+            "seconds_from_restart": round(now - started, 2),
+            "seconds_consuming": round(consuming, 2),
+            "messages_per_second": round(backlog / consuming) if consuming else 0.0,
+        }
+    finally:
+        await redis.aclose()
+
+
+async def _count_rows(database_url: str, run_id: str | None) -> int | None:
+    if not run_id:
+        return None
+    conn = await asyncpg.connect(database_url)
+    try:
+        count: int = await conn.fetchval(
+            "SELECT count(*) FROM mensajes WHERE mensaje LIKE $1", f"{run_id}:%"
+        )
+        return count
+    finally:
+        await conn.close()
+
+
+# ---------------------------------------------------------------- (f)
+
+
+SEED_MESSAGES = """
+INSERT INTO mensajes (id, conversacion, de_usuario, para_usuario, mensaje, fecha)
+SELECT ($3::bigint - $1 + n) * 1000000,
+       'cliente' || (n % $2),
+       CASE WHEN n % 3 = 0 THEN 'admin' ELSE 'cliente' || (n % $2) END,
+       CASE WHEN n % 3 = 0 THEN 'cliente' || (n % $2) ELSE 'admin' END,
+       'mensaje de prueba número ' || n || ', con algo de texto para que pese lo normal',
+       to_timestamp(($3::bigint - $1 + n) / 1000.0)
+FROM generate_series(1, $1) AS n
+"""
+SEED_CONVERSATIONS = """
+INSERT INTO conversaciones (usuario, nombre, ultimo_id, ultimo_de, ultimo_mensaje, ultima_fecha)
+SELECT DISTINCT ON (conversacion) conversacion, 'Cliente ' || conversacion, id, de_usuario,
+       mensaje, fecha
+FROM mensajes WHERE conversacion LIKE 'cliente%' ORDER BY conversacion, id DESC
+ON CONFLICT (usuario) DO NOTHING
+"""
+
+
+async def _seed_history(stack_db: str, messages: int, conversations: int) -> None:
+    conn = await asyncpg.connect(stack_db)
+    try:
+        start_ms = int(time.time() * 1000) - 30 * 86_400_000  # older than any live message
+        await conn.execute(SEED_MESSAGES, messages, conversations, start_ms + messages)
+        await conn.execute(SEED_CONVERSATIONS)
+        # The agent has read about half of the conversations.
+        await conn.execute(
+            "INSERT INTO lecturas (lector, conversacion, hasta) SELECT 'admin', usuario,"
+            " ultimo_id - 5000000000 FROM conversaciones WHERE random() < 0.5"
+            " ON CONFLICT DO NOTHING"
+        )
+        await conn.execute("VACUUM ANALYZE")
+    finally:
+        await conn.close()
+
+
+async def _latencies(
+    base: str, token: str, paths: list[str], concurrency: int = 4
+) -> dict[str, float]:
+    samples: list[float] = []
+    queue = list(paths)
+
+    async def worker(http: httpx.AsyncClient) -> None:
+        while queue:
+            path = queue.pop()
+            start = time.perf_counter()
+            response = await http.get(path)
+            samples.append((time.perf_counter() - start) * 1000)
+            response.raise_for_status()
+
+    async with httpx.AsyncClient(base_url=base, cookies={"token": token}, timeout=30) as http:
+        for path in paths[:20]:  # warm the connections and caches
+            await http.get(path)
+        await asyncio.gather(*(worker(http) for _ in range(concurrency)))
+    samples.sort()
+
+    def pick(q: float) -> float:
+        return round(samples[min(len(samples) - 1, int(q * len(samples)))], 2)
+
+    return {
+        "n": len(samples),
+        "p50": pick(0.5),
+        "p90": pick(0.9),
+        "p99": pick(0.99),
+        "max": round(samples[-1], 2),
+    }
+
+
+def history(target: Soporte, scale: Scale) -> dict[str, Any]:
+    """(f) a conversation page and the agents' list, with 1,000,000 stored messages across
+    10,000 conversations, measured through the gateway."""
+    stack = target.running
+    started = time.monotonic()
+    asyncio.run(
+        _seed_history(stack.database_url, scale.history_messages, scale.history_conversations)
+    )
+    seeded_in = round(time.monotonic() - started, 1)
+    token = asyncio.run(_agent_token(stack.url))
+    rng = random.Random(7)  # noqa: S311 - which conversations to read, not a secret
+    pages = [
+        f"/api/mensajes?con=cliente{rng.randrange(scale.history_conversations)}&limit=50"
+        for _ in range(scale.history_requests)
+    ]
+    lists = ["/api/usuarios-conversaciones?limit=50"] * (scale.history_requests // 2)
+    return {
+        "messages": scale.history_messages,
+        "conversations": scale.history_conversations,
+        "seeded_in_s": seeded_in,
+        "page_ms": asyncio.run(_latencies(stack.url, token, pages)),
+        "list_ms": asyncio.run(_latencies(stack.url, token, lists)),
+    }
+
+
+async def _agent_token(base: str) -> str:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        response = await http.post(
+            "/api/auth/login", json={"usuario": "admin", "password": "soporte-admin"}
+        )
+        response.raise_for_status()
+        return response.cookies["token"]
