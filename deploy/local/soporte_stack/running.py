@@ -18,10 +18,19 @@ from soporte_stack.config import venv_bin
 STARTUP_TIMEOUT = 180
 
 
+def _ephemeral_range_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def _free_port_block(size: int = 60) -> int:
-    """A base port whose next `size` ports are all free."""
+    """A base port whose next `size` ports are all free, below the kernel's ephemeral range
+    (an outgoing connection could otherwise take one of them before a server binds it)."""
+    top = _ephemeral_range_start() - size
     for _ in range(200):
-        base = random.randrange(20000, 60000, 100)  # noqa: S311 - not a secret
+        base = random.randrange(10000, top, 100)  # noqa: S311 - not a secret
         if all(_port_free(base + i) for i in range(size)):
             return base
     raise RuntimeError("no free port block found")
