@@ -70,6 +70,35 @@ class RequestIdMiddleware:
             structlog.contextvars.reset_contextvars(**tokens)
 
 
+class LatencyMiddleware:
+    """Observes every request's latency by route template and status (plain ASGI: the
+    decorator style costs a task and a stream per request)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            HTTP_LATENCY.labels(scope["method"], path, str(status)).observe(
+                time.perf_counter() - start
+            )
+
+
 def request_id_from(scope: Scope) -> str:
     headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
     for name, value in headers:
@@ -131,19 +160,7 @@ def install_common(app: FastAPI, *, readiness: dict[str, ReadinessCheck]) -> Non
         ]
         return JSONResponse({"error": "Datos inválidos", "detalles": details}, status_code=422)
 
-    @app.middleware("http")
-    async def _measure(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        HTTP_LATENCY.labels(request.method, path, str(response.status_code)).observe(
-            time.perf_counter() - start
-        )
-        return response
-
+    app.add_middleware(LatencyMiddleware)
     # Added last, so it wraps the others: the id is bound before anything logs.
     app.add_middleware(RequestIdMiddleware)
 

@@ -38,7 +38,26 @@ DEAD_LETTERED = Counter(
 PERSIST_LATENCY = Histogram(
     "soporte_persist_latency_seconds",
     "From acceptance by realtime to commit in Postgres.",
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+    buckets=(
+        0.002,
+        0.005,
+        0.01,
+        0.015,
+        0.02,
+        0.03,
+        0.05,
+        0.075,
+        0.1,
+        0.25,
+        0.5,
+        1,
+        2.5,
+        5,
+        10,
+        30,
+        60,
+        300,
+    ),
 )
 BATCH_SIZE = Histogram(
     "soporte_consumer_batch_size",
@@ -267,6 +286,7 @@ class StreamConsumer:
         self.batch = batch
         self.claim_idle_ms = claim_idle_ms
         self.linger_ms = linger_ms
+        self._last_commit = 0.0
 
     async def run(self) -> None:
         """Forever: own pending entries first, then new ones, claiming dead consumers' too."""
@@ -315,13 +335,15 @@ class StreamConsumer:
                     last_trim = time.monotonic()
                     await self.trim()
                 entries = await self._read_new(block_ms=1000)
-                if entries and len(entries) < self.batch and self.linger_ms:
-                    # A trickle: wait a moment so one transaction stores many messages
-                    # (one commit per message would cap throughput at Postgres's fsync rate).
-                    await asyncio.sleep(self.linger_ms / 1000)
+                wait = self._last_commit + self.linger_ms / 1000 - time.monotonic()
+                if entries and len(entries) < self.batch and wait > 0:
+                    # Under load, at most one transaction per linger period, so each stores
+                    # many messages; a trickle (commits further apart) is stored at once.
+                    await asyncio.sleep(wait)
                     entries += await self._read_new(block_ms=None, count=self.batch - len(entries))
                 if entries:
                     await self.process(entries)
+                    self._last_commit = time.monotonic()
             except (RedisError, OSError) as exc:
                 log.warning("stream unavailable; retrying", error=str(exc))
                 await asyncio.sleep(0.5)

@@ -10,8 +10,8 @@ class HistorySettings(DatabaseSettings):
     # pending entries first. Defaults to <host>-<port>.
     consumer_name: str | None = None
     consumer_batch: int = 1000
-    # When fewer than a batch's worth of entries are waiting, wait this long for more before
-    # storing: fewer, larger transactions for a few ms of persistence latency.
+    # At most one transaction per this many ms while messages keep coming: fewer, larger
+    # transactions under load, for at most this much added persistence latency.
     consumer_linger_ms: int = 10
     # Entries pending this long on another (dead) consumer are claimed.
     claim_idle_ms: int = 10_000
