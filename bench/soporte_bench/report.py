@@ -155,7 +155,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
             "msgs",
         ),
         Row(
-            "(f) history page p99 (1M messages)",
+            "(f) history page p99 (1M messages, one request at a time)",
             page,
             None,
             "< 10 ms",
@@ -164,7 +164,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
             "ms",
         ),
         Row(
-            "(f) conversation list p99 (1M messages)",
+            "(f) conversation list p99 (1M messages, one request at a time)",
             listing,
             None,
             "< 50 ms",

@@ -337,9 +337,7 @@ async def _seed_history(stack_db: str, messages: int, conversations: int) -> Non
         await conn.close()
 
 
-async def _latencies(
-    base: str, token: str, paths: list[str], concurrency: int = 4
-) -> dict[str, float]:
+async def _latencies(base: str, token: str, paths: list[str], concurrency: int) -> dict[str, float]:
     samples: list[float] = []
     queue = list(paths)
 
@@ -389,8 +387,11 @@ def history(target: Soporte, scale: Scale) -> dict[str, Any]:
         "messages": scale.history_messages,
         "conversations": scale.history_conversations,
         "seeded_in_s": seeded_in,
-        "page_ms": asyncio.run(_latencies(stack.url, token, pages)),
-        "list_ms": asyncio.run(_latencies(stack.url, token, lists)),
+        # One request at a time (an agent opening conversations), and four at once.
+        "page_ms": asyncio.run(_latencies(stack.url, token, pages, concurrency=1)),
+        "list_ms": asyncio.run(_latencies(stack.url, token, lists, concurrency=1)),
+        "page_ms_4_concurrent": asyncio.run(_latencies(stack.url, token, pages, concurrency=4)),
+        "list_ms_4_concurrent": asyncio.run(_latencies(stack.url, token, lists, concurrency=4)),
     }
 
 
