@@ -1,9 +1,10 @@
 """One way to open Redis: bounded timeouts (a hung Redis becomes an error the caller can
-report, not a hung request) and a few quick retries across a reconnect."""
+report, not a hung request), a few quick retries across a reconnect, and a pool that makes
+a burst of callers wait their turn for a connection instead of failing."""
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -14,12 +15,16 @@ def connect_redis(
     url: str, *, socket_timeout: float = 5.0, max_connections: int = 64, retries: int = 2
 ) -> Redis:
     """`retries=0` for commands that must not run twice (a timed-out write may have landed)."""
-    return Redis.from_url(
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=max_connections,
+        timeout=socket_timeout,  # how long a caller may wait for a free connection
         socket_timeout=socket_timeout,
         socket_connect_timeout=2.0,
         health_check_interval=15,
-        max_connections=max_connections,
+    )
+    return Redis(
+        connection_pool=pool,
         retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=retries),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
     )

@@ -13,10 +13,14 @@ channel order, rather than delivering locally first.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 from soporte_common import keys
 from soporte_common.messages import (
@@ -85,6 +89,65 @@ def emit_payload(rooms: list[str], message: dict[str, str]) -> tuple[bytes, byte
     return head, tail
 
 
+ScriptArg = str | bytes | int | float
+
+
+class ScriptBatcher:
+    """Runs concurrent calls of one Lua script as a single pipeline: one write and one read
+    for every message that arrived in the same event-loop turn, instead of a round trip (and
+    a pooled connection) each. Calls keep their order; each gets its own result or error."""
+
+    def __init__(self, redis: Redis, script: str) -> None:
+        self.redis = redis
+        self.script = script
+        self.sha = hashlib.sha1(script.encode()).hexdigest()  # noqa: S324 - Redis's script id
+        self._queued: list[tuple[list[str], list[ScriptArg], asyncio.Future[Any]]] = []
+        self._flushes: set[asyncio.Task[None]] = set()
+
+    async def __call__(self, keys: list[str], args: list[ScriptArg]) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        if not self._queued:
+            asyncio.get_running_loop().call_soon(self._flush_soon)
+        self._queued.append((keys, args, future))
+        return await future
+
+    def _flush_soon(self) -> None:
+        batch, self._queued = self._queued, []
+        task = asyncio.create_task(self._flush(batch))
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
+
+    async def _flush(
+        self, batch: list[tuple[list[str], list[ScriptArg], asyncio.Future[Any]]]
+    ) -> None:
+        try:
+            results = await self._run(batch)
+            missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
+            if missing:  # Redis restarted empty; a call refused with NOSCRIPT did nothing
+                await self.redis.script_load(self.script)
+                retried = await self._run([batch[i] for i in missing])
+                for i, result in zip(missing, retried, strict=True):
+                    results[i] = result
+        except Exception as exc:  # every caller gets the error
+            results = [exc] * len(batch)
+        for (_, _, future), result in zip(batch, results, strict=True):
+            if future.done():
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+    async def _run(
+        self, batch: list[tuple[list[str], list[ScriptArg], asyncio.Future[Any]]]
+    ) -> list[Any]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for keys, args, _ in batch:
+                pipe.evalsha(self.sha, len(keys), *keys, *args)
+            results: list[Any] = await pipe.execute(raise_on_error=False)
+            return results
+
+
 @dataclass(frozen=True)
 class Accepted:
     id: str
@@ -95,7 +158,7 @@ class MessageBus:
     def __init__(
         self, redis: Redis, *, rate_limit: int, rate_window_ms: int, client_id_ttl: int
     ) -> None:
-        self._accept = redis.register_script(ACCEPT_SCRIPT)
+        self._accept = ScriptBatcher(redis, ACCEPT_SCRIPT)
         self.rate_limit = rate_limit
         self.rate_window_ms = rate_window_ms
         self.client_id_ttl = client_id_ttl

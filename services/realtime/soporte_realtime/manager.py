@@ -1,9 +1,16 @@
-"""python-socketio's AsyncRedisManager, made to notice when it lost its subscription.
+"""python-socketio's AsyncRedisManager, with two changes.
 
-Redis pub/sub is at-most-once: while a replica is not subscribed (Redis restarting), emits
-published meanwhile never reach it. The stock manager resubscribes silently; this one calls
-`on_resubscribed` so the replica can tell its clients to catch up from the history API,
-retries with a short capped backoff, and exposes whether it is subscribed (readiness).
+- It notices when it lost its subscription. Redis pub/sub is at-most-once: while a replica
+  is not subscribed (Redis restarting), emits published meanwhile never reach it. The stock
+  manager resubscribes silently; this one calls `on_resubscribed` so the replica can tell
+  its clients to catch up from the history API, retries with a short capped backoff, and
+  exposes whether it is subscribed (readiness).
+- It delivers a chat emit to its local sockets without waiting for them. The stock manager
+  starts a task per recipient and awaits them all before reading the next pub/sub message,
+  so the single listener handled at most one message per event-loop turn: under load the
+  channel backed up and latency grew while CPU sat idle. Handing each socket its packet
+  (an in-memory queue put; each socket's writer sends it) keeps the listener moving, and
+  every socket still gets the messages in channel order.
 """
 
 from __future__ import annotations
@@ -14,6 +21,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import socketio
+from engineio import exceptions as engineio_exceptions
+from engineio import packet as eio_packet
+from socketio import packet as socketio_packet
 
 from soporte_common.logging import get_logger
 from soporte_realtime import metrics
@@ -31,9 +41,27 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         self.subscribed = asyncio.Event()
 
     async def _handle_emit(self, message: dict[str, Any]) -> None:
-        await super()._handle_emit(message)
-        if message.get("event") == RECEIVED_EVENT:
-            metrics.DELIVERED.inc()
+        if (
+            message.get("event") != RECEIVED_EVENT
+            or message.get("callback")
+            or message.get("binary")
+        ):
+            await super()._handle_emit(message)
+            return
+        namespace = message.get("namespace") or "/"
+        pkt = self.server.packet_class(
+            socketio_packet.EVENT, namespace=namespace, data=[RECEIVED_EVENT, *message["data"]]
+        )
+        encoded = pkt.encode()  # once for every recipient
+        frames = [
+            eio_packet.Packet(eio_packet.MESSAGE, p)
+            for p in (encoded if isinstance(encoded, list) else [encoded])
+        ]
+        for _, eio_sid in self.get_participants(namespace, message["room"]):
+            for frame in frames:
+                with contextlib.suppress(engineio_exceptions.EngineIOError):  # just closed
+                    await self.server._send_eio_packet(eio_sid, frame)
+        metrics.DELIVERED.inc()
 
     async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
         retry_sleep = 0.1
