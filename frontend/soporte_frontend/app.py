@@ -11,11 +11,13 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from soporte_common.asgi import LatencyMiddleware, RequestIdMiddleware, metrics_response
 
 STATIC = Path(__file__).parent / "static"
 VENDOR_BUILD_HINT = "run `make setup` (it copies socket.io-client from node_modules)"
@@ -44,6 +46,10 @@ async def healthz(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+async def metrics(_: Request) -> Response:
+    return metrics_response()
+
+
 async def readyz(_: Request) -> Response:
     if not (STATIC / "vendor" / "socket.io.min.js").exists():
         return JSONResponse(
@@ -52,12 +58,20 @@ async def readyz(_: Request) -> Response:
     return JSONResponse({"status": "ready"})
 
 
-async def add_security_headers(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    response = await call_next(request)
-    response.headers.update(SECURITY_HEADERS)
-    return response
+class SecurityHeaders:
+    """Adds SECURITY_HEADERS to every response (plain ASGI)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self.headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
 
 
 def create_app() -> Starlette:
@@ -67,7 +81,12 @@ def create_app() -> Starlette:
             Route("/soporte", page("soporte.html")),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
-        middleware=[Middleware(BaseHTTPMiddleware, dispatch=add_security_headers)],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(LatencyMiddleware),
+            Middleware(SecurityHeaders),
+        ],
     )

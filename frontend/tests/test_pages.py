@@ -37,3 +37,11 @@ async def test_the_pages_load_no_inline_script_and_nothing_from_other_origins(
 
 async def test_readiness_needs_the_vendored_socketio_client(client: httpx.AsyncClient) -> None:
     assert (await client.get("/readyz")).json() == {"status": "ready"}
+
+
+async def test_metrics_and_request_ids_like_every_service(client: httpx.AsyncClient) -> None:
+    await client.get("/soporte")
+    metrics = (await client.get("/metrics")).text
+    assert 'soporte_http_request_duration_seconds_count{method="GET",route="/soporte"' in metrics
+    tagged = await client.get("/", headers={"X-Request-ID": "trace-123"})
+    assert tagged.headers["x-request-id"] == "trace-123"
