@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -172,14 +171,10 @@ class Session:
 
     async def texts(self) -> list[str]:
         """The text of every shown message, exactly as shown (textContent)."""
-        return await self.messages.locator(".texto").evaluate_all(
+        texts: list[str] = await self.messages.locator(".texto").evaluate_all(
             "nodes => nodes.map(n => n.textContent)"
         )
-
-
-def exact_text(text: str) -> re.Pattern[str]:
-    """Matches an element whose whole text is `text` (Playwright trims the ends)."""
-    return re.compile(rf"^\s*{re.escape(text)}\s*$")
+        return texts
 
 
 def shown_time(iso: str) -> str:

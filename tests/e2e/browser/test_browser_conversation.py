@@ -4,7 +4,7 @@ the message box, sending that fails and is retried, and text that must stay text
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import ViewportSize, expect
 
 from soporte_stack.testing import RunningStack
 
@@ -13,6 +13,7 @@ from .support import Account, ChatterFactory, OpenSession, shown_time
 pytestmark = pytest.mark.e2e
 
 MARKUP = "<img src=x onerror=alert(1)>"
+TALL = ViewportSize(width=1280, height=4000)
 RTL_OVERRIDE = "factura \u202egnp.exe\u202c pagada"
 
 
@@ -148,6 +149,18 @@ async def test_history_loads_at_once_and_older_pages_load_when_scrolling_up(
     await agente.page.mouse.wheel(0, -100_000)
     await expect(agente.messages).to_have_count(60)
     assert await agente.texts() == text
+
+
+async def test_older_pages_load_on_a_screen_the_newest_page_does_not_fill(
+    open_session: OpenSession, chatters: ChatterFactory, customer: Account
+) -> None:
+    """Nothing to scroll, so no scrolling up: the older pages must load by themselves."""
+    writer = await chatters(customer)
+    for n in range(1, 56):
+        await writer.send("admin", f"Corto {n:02d}")
+    cliente = await open_session(customer, viewport=TALL)
+    await expect(cliente.messages).to_have_count(55)
+    assert await cliente.texts() == [f"Corto {n:02d}" for n in range(1, 56)]
 
 
 async def test_reload_keeps_the_history(

@@ -12,7 +12,7 @@ from playwright.async_api import expect
 
 from soporte_stack.testing import RunningStack
 
-from .support import Account, OpenSession
+from .support import Account, OpenSession, register_customer
 
 pytestmark = pytest.mark.e2e
 
@@ -103,3 +103,33 @@ async def test_when_the_customers_replica_stops_it_reconnects_and_catches_up_onc
     await cliente.send("¿Sigue funcionando?")
     await expect(agente.message("¿Sigue funcionando?")).to_have_count(1)
     await expect(cliente.messages).to_have_count(4)
+
+
+async def test_an_agent_back_online_sees_what_came_in_a_conversation_that_was_not_open(
+    open_session: OpenSession, stack: RunningStack, agent: Account
+) -> None:
+    first, second = await register_customer(stack), await register_customer(stack)
+    primero, segundo = await open_session(first), await open_session(second)
+    await primero.send("Consulta del primero")
+    await segundo.send("Consulta del segundo")
+    agente = await open_session(agent)
+    await agente.open_conversation(first.usuario)
+    await expect(agente.messages).to_have_count(1)
+    await agente.open_conversation(second.usuario)  # the first one is loaded, now closed
+
+    await agente.context.set_offline(True)
+    await expect(agente.page.locator("#estado-conexion")).to_have_text(LOST)
+    await primero.send("Escrito mientras el agente no tenía conexión")
+    await agente.context.set_offline(False)
+    await agente.in_sync()
+    row = agente.row(first.usuario)
+    await expect(row.locator(".vista-previa")).to_have_text(
+        "Escrito mientras el agente no tenía conexión"
+    )
+
+    await row.click()
+    await expect(agente.message("Escrito mientras el agente no tenía conexión")).to_have_count(1)
+    assert await agente.texts() == [
+        "Consulta del primero",
+        "Escrito mientras el agente no tenía conexión",
+    ]
