@@ -131,6 +131,61 @@ async def test_new_messages_are_announced_to_screen_readers(
     await expect(agente.page.locator("#anuncios")).not_to_contain_text("48 horas")
 
 
+# A background tab, as the page sees one (headless pages are never hidden by themselves).
+HIDE_TAB = """() => {
+  Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
+  Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "hidden" });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+SHOW_TAB = """() => {
+  delete document.hidden;
+  delete document.visibilityState;
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+# Records the desktop notifications the page shows.
+RECORD_NOTIFICATIONS = """
+window.avisos = [];
+window.Notification = class extends window.Notification {
+  constructor(title, options) {
+    super(title, options);
+    window.avisos.push({ title, body: options && options.body });
+  }
+};
+"""
+
+
+async def test_while_the_tab_is_hidden_new_messages_count_in_the_title_and_notify(
+    open_session: OpenSession, stack: RunningStack, customer: Account, agent: Account
+) -> None:
+    cliente = await open_session(customer)
+    page = cliente.page
+    await cliente.context.grant_permissions(["notifications"], origin=stack.url)
+    await cliente.context.add_init_script(RECORD_NOTIFICATIONS)
+    await page.reload()
+    await cliente.in_sync()
+    avisos = page.get_by_role("button", name="Activar avisos")
+    await avisos.click()
+    await expect(page.get_by_role("button", name="Avisos activados")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    await cliente.send("Os escribo y me voy a otra pestaña")
+    agente = await open_session(agent)
+    await agente.open_conversation(customer.usuario)
+
+    await page.evaluate(HIDE_TAB)
+    await agente.send("Te contestamos enseguida")
+    await agente.send("Ya está resuelto")
+    await expect(page).to_have_title("(2) Soporte")
+    assert await page.evaluate("window.avisos") == [
+        {"title": "Soporte — Equipo de soporte", "body": "Te contestamos enseguida"},
+        {"title": "Soporte — Equipo de soporte", "body": "Ya está resuelto"},
+    ]
+
+    await page.evaluate(SHOW_TAB)  # back to the tab: read
+    await expect(page).to_have_title("Soporte")
+    await expect(cliente.message("Ya está resuelto")).to_be_visible()
+
+
 async def test_the_english_toggle_changes_the_strings_and_is_remembered(
     open_session: OpenSession, customer: Account
 ) -> None:

@@ -9,6 +9,7 @@ import { applyTranslations, formatTime, t, toggleLanguage } from "./i18n.js";
 const SUPPORT_TEAM = "admin"; // what customers write to
 const SEND_TIMEOUT_MS = 10000;
 const PAGE = 50;
+const LIST_LIMIT = 200; // the newest conversations; the filter asks the server for the rest
 const AUTH_REFUSALS = new Set(["No autenticado", "Token no proporcionado", "Token inválido"]);
 
 const $ = (id) => document.getElementById(id);
@@ -321,16 +322,39 @@ async function loadOlder() {
 }
 
 async function refreshList() {
-  const data = await withHistoryRetry(() => api.conversations({ limit: 200 }));
+  const data = await withHistoryRetry(() => api.conversations({ limit: LIST_LIMIT }));
   if (!data) return;
   state.listLoaded = true;
-  for (const item of data.conversaciones) {
+  mergeList(data.conversaciones);
+}
+
+function mergeList(items) {
+  for (const item of items) {
     const conv = conversation(item.usuario, item.nombre);
     if (!conv.preview || compareIds(item.ultimo_id, conv.preview.id) > 0) {
       conv.preview = { id: item.ultimo_id, mensaje: item.ultimo_mensaje, fecha: item.fecha };
     }
     conv.unread = isVisible(conv) ? 0 : item.no_leidos;
   }
+}
+
+let searchTimer = null;
+/** Filters what is loaded at once, and asks the server too: the list holds only the newest
+ * conversations, and an older one must be found as well. */
+function onFilterInput() {
+  renderList();
+  clearTimeout(searchTimer);
+  const q = dom.filter.value.trim().toLowerCase();
+  if (!q) return;
+  searchTimer = setTimeout(async () => {
+    try {
+      const data = await api.conversations({ q, limit: PAGE });
+      mergeList(data.conversaciones);
+      renderList();
+    } catch {
+      // The local filter has already done what it can.
+    }
+  }, 250);
 }
 
 let listRefresh = null;
@@ -553,7 +577,7 @@ function wireUi() {
   dom.thread.addEventListener("scroll", () => {
     if (dom.thread.scrollTop < 80) loadOlder();
   });
-  dom.filter.addEventListener("input", renderList);
+  dom.filter.addEventListener("input", onFilterInput);
   dom.back.addEventListener("click", () => {
     document.body.classList.remove("viendo-hilo");
     dom.back.hidden = true;
