@@ -31,7 +31,7 @@ class Soporte:
     secret: str = LOCAL_JWT_SECRET
     # One copy per socket (rooms are merged) and the sender's own tabs get it too.
     dup_model: str = "union"
-    sender_echo: bool = True
+    sender_echo: bool = False  # the sending socket gets the acknowledgement, not an echo
     stack: RunningStack | None = None
     scratch: Path | None = None
 

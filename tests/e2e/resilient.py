@@ -72,6 +72,17 @@ class ResilientChat:
         ack: dict[str, Any] = await self.sio.call(
             "mensaje_privado", {"para": para, "mensaje": mensaje}, timeout=15
         )
+        if ack["ok"]:  # our own message comes back as the acknowledgement, not as an emit
+            self.messages.setdefault(
+                ack["id"],
+                {
+                    "id": ack["id"],
+                    "de": self.person.usuario,
+                    "para": para,
+                    "mensaje": mensaje,
+                    "fecha": ack["fecha"],
+                },
+            )
         return ack
 
     async def _on_connect(self) -> None:

@@ -22,9 +22,8 @@ def connect_redis(
         socket_timeout=socket_timeout,
         socket_connect_timeout=2.0,
         health_check_interval=15,
-    )
-    return Redis(
-        connection_pool=pool,
+        # With an explicit pool, redis-py takes the retry policy from the pool's connections.
         retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=retries),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
     )
+    return Redis(connection_pool=pool)

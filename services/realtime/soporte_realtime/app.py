@@ -63,7 +63,12 @@ class Realtime:
 STATE = web.AppKey("realtime", Realtime)
 
 
-def create_app(settings: RealtimeSettings | None = None) -> web.Application:
+REPLICA_HEADER = "X-Soporte-Replica"
+
+
+def create_app(
+    settings: RealtimeSettings | None = None, *, replica: str = "realtime"
+) -> web.Application:
     settings = settings or RealtimeSettings()
     redis = connect_redis(settings.redis_url, retries=0)  # a timed-out accept may have landed
 
@@ -116,6 +121,7 @@ def create_app(settings: RealtimeSettings | None = None) -> web.Application:
     app = web.Application()
     app[STATE] = Realtime(settings, redis, sio, manager, sessions)
     sio.attach(app, socketio_path="socket.io")
+    app.on_response_prepare.append(functools.partial(_name_the_replica, replica))
     app.router.add_get("/healthz", _liveness)
     app.router.add_get("/readyz", _readiness)
     app.router.add_get("/metrics", _metrics)
@@ -136,6 +142,11 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     with contextlib.suppress(asyncio.CancelledError):
         await revocations
     await realtime.redis.aclose()
+
+
+async def _name_the_replica(replica: str, _: web.Request, response: web.StreamResponse) -> None:
+    """Which replica answered (behind the gateway's sticky cookie): for operators and tests."""
+    response.headers[REPLICA_HEADER] = replica
 
 
 async def _liveness(_: web.Request) -> web.Response:

@@ -63,14 +63,17 @@ _PLACEHOLDER_JSON = orjson.dumps(_ID_PLACEHOLDER)
 
 
 def rooms_for(sender: Claims, para: str) -> list[str]:
-    """The recipient, every agent, and the sender's own other tabs; a socket in several of
-    these rooms still receives the message once (python-socketio merges room lists)."""
+    """The recipient, every agent, and the sender's own other tabs (the sending socket is
+    skipped: it has the acknowledgement); a socket in several of these rooms still receives
+    the message once (python-socketio merges room lists)."""
     if sender.rol == "admin":
         return [f"user:{para}", ADMINS_ROOM]
     return [f"user:{para}", ADMINS_ROOM, f"user:{sender.user}"]
 
 
-def emit_payload(rooms: list[str], message: dict[str, str]) -> tuple[bytes, bytes]:
+def emit_payload(
+    rooms: list[str], message: dict[str, str], skip_sid: str | None = None
+) -> tuple[bytes, bytes]:
     """The pub/sub message, split where the stream id goes (the script inserts it)."""
     encoded = orjson.dumps(
         {
@@ -80,7 +83,7 @@ def emit_payload(rooms: list[str], message: dict[str, str]) -> tuple[bytes, byte
             "binary": False,
             "namespace": "/",
             "room": rooms,
-            "skip_sid": None,
+            "skip_sid": skip_sid,
             "callback": None,
             "host_id": STREAM_HOST_ID,
         }
@@ -163,7 +166,9 @@ class MessageBus:
         self.rate_window_ms = rate_window_ms
         self.client_id_ttl = client_id_ttl
 
-    async def accept(self, sender: Claims, request: SendRequest) -> Accepted:
+    async def accept(
+        self, sender: Claims, request: SendRequest, *, sid: str | None = None
+    ) -> Accepted:
         """Append and publish, or raise MessageRejectedError (RedisError if Redis fails)."""
         if sender.rol == "user" and request.para != SUPPORT_TEAM:
             raise MessageRejectedError("no_permitido")
@@ -187,6 +192,8 @@ class MessageBus:
                 "mensaje": entry.mensaje,
                 "fecha": fecha,
             },
+            # The sending socket has the acknowledgement (same id and time): no echo to it.
+            skip_sid=sid,
         )
         cid_key = keys.client_message_id(sender.user, request.cid or "-")
         result = await self._accept(

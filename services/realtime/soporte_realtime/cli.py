@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 
 import uvloop
@@ -23,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = RealtimeSettings()
     configure_logging("realtime", level=settings.log_level, fmt=settings.log_format)
     web.run_app(
-        create_app(settings),
+        create_app(settings, replica=f"{socket.gethostname()}:{args.port}"),
         host=settings.bind_host,
         port=args.port,
         access_log=None,

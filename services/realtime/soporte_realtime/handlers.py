@@ -109,7 +109,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             if claims is None:  # the session ended while this event was in flight
                 raise MessageRejectedError("no_permitido")
             request = parse_send_request(data, max_length=self.max_message_length)
-            accepted = await self.bus.accept(claims, request)
+            accepted = await self.bus.accept(claims, request, sid=sid)
         except MessageRejectedError as exc:
             metrics.REFUSED.labels(exc.code).inc()
             return exc.ack()

@@ -57,7 +57,10 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
             eio_packet.Packet(eio_packet.MESSAGE, p)
             for p in (encoded if isinstance(encoded, list) else [encoded])
         ]
-        for _, eio_sid in self.get_participants(namespace, message["room"]):
+        skip = message.get("skip_sid")
+        for sid, eio_sid in self.get_participants(namespace, message["room"]):
+            if sid == skip:
+                continue
             for frame in frames:
                 with contextlib.suppress(engineio_exceptions.EngineIOError):  # just closed
                     await self.server._send_eio_packet(eio_sid, frame)

@@ -2,6 +2,7 @@
 
 import time
 
+import httpx
 import jwt
 import pytest
 import socketio
@@ -143,3 +144,11 @@ async def test_a_socket_is_closed_when_its_token_expires(
     await client.connect(replica, token)
     await eventually(lambda: not client.sio.connected, timeout=8)
     assert ("sesion_terminada", {"motivo": "expirada"}) in client.events
+
+
+async def test_each_replica_names_itself_in_its_responses(start_replica: StartReplica) -> None:
+
+    url = await start_replica()
+    async with httpx.AsyncClient() as http:
+        response = await http.get(f"{url}/socket.io/", params={"EIO": "4", "transport": "polling"})
+    assert response.headers["x-soporte-replica"] == "realtime"
