@@ -83,13 +83,14 @@ async def replica_cookies(stack: RunningStack) -> list[str]:
     """The gateway's sticky-cookie value of each realtime replica (round robin hands them
     out in turn to clients that have none)."""
     values: set[str] = set()
-    async with httpx.AsyncClient(base_url=stack.url) as http:
-        for _ in range(20):
+    deadline = asyncio.get_running_loop().time() + 30  # a restarted replica rejoins on its
+    async with httpx.AsyncClient(base_url=stack.url) as http:  # next health check
+        while len(values) < 2 and asyncio.get_running_loop().time() < deadline:
             response = await http.get("/socket.io/", params={"EIO": "4", "transport": "polling"})
-            values.add(response.cookies[STICKY_COOKIE])
+            if STICKY_COOKIE in response.cookies:
+                values.add(response.cookies[STICKY_COOKIE])
             http.cookies.clear()
-            if len(values) == 2:
-                break
+            await asyncio.sleep(0.05)
     assert len(values) == 2, "expected two realtime replicas behind the gateway"
     return sorted(values)
 

@@ -29,6 +29,7 @@ from .conftest import (
     eventually,
     register_and_login,
     replica_cookies,
+    second_agent,
 )
 from .resilient import ResilientChat, id_key
 
@@ -254,3 +255,120 @@ async def replica_program_for(stack: RunningStack, cookie: str) -> str:
     port = int(response.headers["x-soporte-replica"].rsplit(":", 1)[1])
     ports: list[int] = stack.info["realtime_ports"]  # type: ignore[assignment]
     return f"realtime:realtime-{ports.index(port) + 1}"
+
+
+# ---------------------------------------------------------------- 5: Redis restarts
+
+
+async def test_redis_restarted_during_sends(stack: RunningStack, connect: Connect) -> None:
+    side_a, side_b = await replica_cookies(stack)
+    support = await agent(stack)
+    people = [await register_and_login(stack) for _ in range(6)]
+    senders = [await connect(p, replica=(side_a, side_b)[i % 2]) for i, p in enumerate(people)]
+    answers: list[dict[str, Any]] = []
+    silent: list[str] = []
+    stop = asyncio.Event()
+
+    async def keep_sending(chat: Chat) -> None:
+        n = 0
+        while not stop.is_set():
+            try:
+                answers.append(await chat.send("admin", f"{chat.person.usuario} {n}"))
+            except TimeoutError:
+                silent.append(chat.person.usuario)  # no answer at all: what must not happen
+            n += 1
+            await asyncio.sleep(0.05)
+
+    sending = [asyncio.create_task(keep_sending(c)) for c in senders]
+    await eventually(lambda: len(answers) >= 30)
+    stack.ctl("signal", "KILL", REDIS)  # supervisord starts it again; the AOF has the data
+    await eventually(lambda: any(not a["ok"] for a in answers), timeout=30)
+    await eventually(lambda: "RUNNING" in stack.ctl("status", REDIS), timeout=60)
+    await eventually(lambda: sum(a["ok"] for a in answers[-10:]) == 10, timeout=60)
+    stop.set()
+    await asyncio.gather(*sending)
+
+    assert silent == [], "every send must be answered, with an error if need be"
+    refused = [a for a in answers if not a["ok"]]
+    assert {a["codigo"] for a in refused} == {"no_disponible"}
+    await all_stored_exactly_once(stack, [a["id"] for a in answers if a["ok"]])
+    # Both replicas resubscribed: a customer on one reaches an agent on the other.
+    ana = await register_and_login(stack)
+    on_a = await connect(ana, replica=side_a)
+    on_b = await connect(support, replica=side_b)
+    ack = await on_a.send("admin", "¿me oís después del reinicio?")
+    await eventually(lambda: any(m["id"] == ack["id"] for m in on_b.received))
+
+
+# ---------------------------------------------------------------- 6: ordering
+
+
+async def test_many_senders_in_one_conversation_are_seen_in_acceptance_order(
+    stack: RunningStack, connect: Connect
+) -> None:
+    side_a, side_b = await replica_cookies(stack)
+    ana = await register_and_login(stack)
+    support = await second_agent(stack)  # its own rate budget
+    writers = [
+        await connect(ana, replica=side_a),
+        await connect(ana, replica=side_b),
+        await connect(support, replica=side_a),
+        await connect(support, replica=side_b),
+    ]
+    observers = [await connect(support, replica=side) for side in (side_a, side_b)]
+
+    async def burst(chat: Chat) -> None:
+        para = "admin" if chat.person.rol == "user" else ana.usuario
+        for i in range(12):  # two tabs each: under the per-user rate limit
+            ack = await chat.sio.call(
+                "mensaje_privado", {"para": para, "mensaje": str(i)}, timeout=15
+            )
+            assert ack["ok"], ack
+
+    await asyncio.gather(*(burst(w) for w in writers))
+    receivers = [*writers, *observers]
+    await eventually(lambda: all(len(r.received) >= 48 for r in observers), timeout=30)
+    # Writers get everything but their own (acknowledged instead): 48 - 12 each.
+    await eventually(lambda: all(len(w.received) >= 36 for w in writers), timeout=30)
+    accepted = sorted((m["id"] for m in observers[0].received), key=id_key)
+    for receiver in receivers:
+        received = [m["id"] for m in receiver.received]
+        assert received == [i for i in accepted if i in set(received)]
+
+
+# ---------------------------------------------------------------- 7: trimming and backlog
+
+
+async def realtime_metric(stack: RunningStack, name: str) -> float:
+    port = stack.info["realtime_ports"][0]  # type: ignore[index]
+    async with httpx.AsyncClient() as http:
+        text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+    line = next(x for x in text.splitlines() if x.startswith(name + " "))
+    return float(line.split()[1])
+
+
+async def test_a_long_history_outage_loses_nothing_and_the_backlog_is_visible(
+    stack: RunningStack, connect: Connect, redis: Redis
+) -> None:
+    stack.ctl("stop", HISTORY)
+    try:
+        chats = await customers(stack, connect, 12)
+        acks = await asyncio.gather(*(send_many(c, 25) for c in chats))
+        ids = ok_ids(acks)
+        assert len(ids) == 300, [a for batch in acks for a in batch if not a["ok"]][:3]
+        backlog = await realtime_metric(stack, "soporte_stream_length")
+        assert backlog >= 300
+        first_kept = (await redis.xrange(keys.STREAM, count=1))[0][0].decode()
+        assert id_key(first_kept) <= id_key(min(ids, key=id_key))  # nothing trimmed away
+    finally:
+        await ensure_running(stack, HISTORY)
+    await all_stored_exactly_once(stack, ids)
+    await nothing_pending(redis)
+    # Once acknowledged, the backlog is trimmed away.
+    deadline = asyncio.get_running_loop().time() + 60
+    while await redis.xlen(keys.STREAM) >= 300:
+        assert asyncio.get_running_loop().time() < deadline, "acknowledged entries never trimmed"
+        await asyncio.sleep(0.5)
+    async with httpx.AsyncClient() as http:
+        status = (await http.get(stack.internal_url("history_port") + "/stream")).json()
+    assert status["pending"] == 0

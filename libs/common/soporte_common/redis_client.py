@@ -21,7 +21,9 @@ def connect_redis(
         timeout=socket_timeout,  # how long a caller may wait for a free connection
         socket_timeout=socket_timeout,
         socket_connect_timeout=2.0,
-        health_check_interval=15,
+        # A connection idle for a second is PINGed before use: after a Redis restart, stale
+        # connections are replaced instead of failing the first command sent on them.
+        health_check_interval=1,
         # With an explicit pool, redis-py takes the retry policy from the pool's connections.
         retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=retries),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
