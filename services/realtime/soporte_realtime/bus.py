@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 
 from soporte_common import keys
@@ -133,6 +134,10 @@ class ScriptBatcher:
                     results[i] = result
         except Exception as exc:  # every caller gets the error
             results = [exc] * len(batch)
+            if isinstance(exc, RedisConnectionError):
+                # Redis went away (a restart): drop every idle pooled connection now, or each
+                # would fail one later send on its dead socket before being replaced.
+                await self.redis.connection_pool.disconnect(inuse_connections=False)
         for (_, _, future), result in zip(batch, results, strict=True):
             if future.done():
                 continue
