@@ -13,6 +13,7 @@ result.json, summary.md, chart.png, and the harness's own JSON per step.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import sys
@@ -95,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="a,d,e,f", help="scenarios: a (with b, c), d, e, f")
     parser.add_argument("--no-peer", action="store_true", help="measure Soporte only")
     parser.add_argument(
+        "--peer-only",
+        action="store_true",
+        help="measure the peer only, adding to the results already in --out",
+    )
+    parser.add_argument(
         "--peer-dir",
         type=Path,
         default=Path(os.environ.get("SOPORTE_PEER_DIR", DEFAULT_PEER)),
@@ -108,16 +114,16 @@ def main(argv: list[str] | None = None) -> int:
     stamp = time.strftime("%Y-%m-%d-%H%M%S") + ("-smoke" if args.smoke else "")
     out = args.out or RESULTS / stamp
     harness.ensure_installed()
-    results: dict[str, Any] = {
-        "meta": {
-            "date": time.strftime("%Y-%m-%d %H:%M"),
-            "cpus": os.cpu_count(),
-            "smoke": args.smoke,
-            "command": "soporte-bench " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
-            "scale": scale.__dict__,
-        }
+    previous = out / "result.json"  # --peer-only adds the peer to an earlier run's results
+    results: dict[str, Any] = json.loads(previous.read_text()) if previous.exists() else {}
+    results["meta"] = results.get("meta") or {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "cpus": os.cpu_count(),
+        "smoke": args.smoke,
+        "command": "soporte-bench " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
+        "scale": scale.__dict__,
     }
-    targets: list[Target] = [Soporte()]
+    targets: list[Target] = [] if args.peer_only else [Soporte()]
     if not args.no_peer and not args.smoke:
         if (args.peer_dir / "run-peer.sh").exists():
             targets.append(Peer(args.peer_dir))

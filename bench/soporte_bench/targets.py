@@ -135,6 +135,11 @@ class Peer:
     def start(self, *, users: int, admins: int) -> None:
         del users, admins  # the peer trusts any well-signed token
         self.prepare()
+        if not (self.work / "run" / "pgdata" / "PG_VERSION").exists():
+            # The peer's processes each create the schema at start; two at once on an empty
+            # database race (duplicate pg_type). One process first creates it.
+            subprocess.run([str(self.script), "start"], env=self._env(), check=True)
+            subprocess.run([str(self.script), "stop"], env=self._env(), check=True)
         subprocess.run([str(self.script), "start", "--procs", "2"], env=self._env(), check=True)
         subprocess.run(
             [str(self.script), "psql", "-qc", "TRUNCATE mensajes"], env=self._env(), check=True

@@ -14,6 +14,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from soporte_common.tokens import TokenCodec
+
 # Published in the README on purpose: usable on a laptop, refused in production.
 LOCAL_JWT_SECRET = "soporte-local-jwt-secret-do-not-use-in-production"
 LOCAL_DATABASE_URL = "postgresql://soporte@127.0.0.1:8086/soporte"
@@ -64,6 +66,13 @@ class SoporteSettings(BaseSettings):
     def production_problems(self) -> list[str]:
         """Service-specific reasons to refuse a production start (override to add some)."""
         return []
+
+    def token_codec(self) -> TokenCodec:
+        """Signs with the current key; also verifies with the previous ones (rotation)."""
+        return TokenCodec(
+            self.jwt_secret.get_secret_value(),
+            [s.get_secret_value() for s in self.jwt_previous_secrets],
+        )
 
     @property
     def allowed_origins(self) -> list[str]:

@@ -54,10 +54,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         )
         redis = connect_redis(settings.redis_url)
         users = UserStore(db, redis)
-        codec = TokenCodec(
-            settings.jwt_secret.get_secret_value(),
-            [s.get_secret_value() for s in settings.jwt_previous_secrets],
-        )
+        codec = settings.token_codec()
         await ensure_account(
             users,
             settings.admin_user,

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from soporte_common.database import create_pool
 from soporte_common.redis_client import connect_redis
-from soporte_common.tokens import SessionGuard, TokenCodec
+from soporte_common.tokens import SessionGuard
 from soporte_common.web import install_common, postgres_ready, redis_ready
 from soporte_history.consumer import StreamConsumer, stream_status
 from soporte_history.routes import router
@@ -54,10 +54,7 @@ def create_app(settings: HistorySettings | None = None, *, port: int = 8083) -> 
             settings.database_url.get_secret_value(), size=settings.database_pool_size
         )
         redis = connect_redis(settings.redis_url)
-        codec = TokenCodec(
-            settings.jwt_secret.get_secret_value(),
-            [s.get_secret_value() for s in settings.jwt_previous_secrets],
-        )
+        codec = settings.token_codec()
         consumer = StreamConsumer(
             redis,
             db,

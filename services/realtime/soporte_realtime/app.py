@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from soporte_common import keys
 from soporte_common.logging import get_logger
 from soporte_common.redis_client import connect_redis
-from soporte_common.tokens import SessionGuard, TokenCodec
+from soporte_common.tokens import SessionGuard
 from soporte_realtime import metrics
 from soporte_realtime.bus import MessageBus
 from soporte_realtime.handlers import ChatNamespace
@@ -100,10 +100,7 @@ def create_app(
         logger=False,
         engineio_logger=False,
     )
-    codec = TokenCodec(
-        settings.jwt_secret.get_secret_value(),
-        [s.get_secret_value() for s in settings.jwt_previous_secrets],
-    )
+    codec = settings.token_codec()
     sio.register_namespace(
         ChatNamespace(
             guard=SessionGuard(codec, redis),
