@@ -239,7 +239,8 @@ def chart(results: dict[str, Any], path: Path) -> None:
     for ax, row in zip(axes.flat, selected, strict=False):
         values = [row.soporte or 0, row.peer or 0]
         bars = ax.bar(["Soporte", "peer"], values, color=["#1f5fbf", "#9aa5b1"])
-        ax.bar_label(bars, labels=[_fmt(v) for v in values], fontsize=8)
+        labels = [_fmt(row.soporte), "n/a" if row.peer is None else _fmt(row.peer)]
+        ax.bar_label(bars, labels=labels, fontsize=8)
         ax.set_title(row.label.split(") ", 1)[-1][:48], fontsize=9)
         ax.set_ylabel(row.unit, fontsize=8)
         ax.tick_params(labelsize=8)
