@@ -12,11 +12,10 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Browser, Dialog, ViewportSize, async_playwright
 
+from soporte_stack.browser import CHROMIUM, CHROMIUM_ARGS
 from soporte_stack.testing import RunningStack
 
 from .support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     DESKTOP,
     Account,
     Chatter,

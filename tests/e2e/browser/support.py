@@ -23,14 +23,6 @@ from playwright.async_api import (
 from soporte_stack.config import venv_bin
 from soporte_stack.testing import RunningStack
 
-CHROMIUM = os.environ.get("SOPORTE_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "secreto-123"
 DESKTOP = ViewportSize(width=1280, height=800)
 PHONE = ViewportSize(width=390, height=844)
