@@ -12,7 +12,6 @@ the pages in Chromium: the customer's view, the agent's view and a phone.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ import socketio
 from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
 
 from soporte_stack.browser import CHROMIUM, CHROMIUM_ARGS
-from soporte_stack.config import venv_bin
 from soporte_stack.running import RunningStack, start_stack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,28 +78,6 @@ CONVERSATIONS: list[tuple[Person, list[tuple[Person, str]]]] = [
 ]
 
 
-async def create_agent(stack: RunningStack) -> None:
-    env = os.environ | {
-        "SOPORTE_DATABASE_URL": stack.database_url,
-        "SOPORTE_REDIS_URL": stack.redis_url,
-        "SOPORTE_ENV": "local",
-        "SOPORTE_NEW_ADMIN_PASSWORD": PASSWORD,
-    }
-    process = await asyncio.create_subprocess_exec(
-        str(venv_bin("soporte-auth")),
-        "create-admin",
-        AGENT.usuario,
-        "--nombre",
-        AGENT.nombre,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await process.communicate()
-    if process.returncode != 0:
-        raise RuntimeError(output.decode())
-
-
 async def socket_for(
     stack: RunningStack, http: httpx.AsyncClient, person: Person
 ) -> socketio.AsyncClient:
@@ -121,7 +97,7 @@ async def socket_for(
 
 
 async def seed(stack: RunningStack) -> None:
-    await create_agent(stack)
+    await asyncio.to_thread(stack.create_agent, AGENT.usuario, AGENT.nombre, PASSWORD)
     async with httpx.AsyncClient(base_url=stack.url) as http:
         for person in (MARIA, JORGE, SOFIA):
             response = await http.post(

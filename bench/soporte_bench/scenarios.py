@@ -14,6 +14,7 @@ import asyncpg
 import httpx
 from redis.asyncio import Redis
 
+from soporte_auth.settings import AuthSettings
 from soporte_bench import harness
 from soporte_bench.targets import Peer, Soporte, Target
 from soporte_common import keys
@@ -396,9 +397,11 @@ def history(target: Soporte, scale: Scale) -> dict[str, Any]:
 
 
 async def _agent_token(base: str) -> str:
+    auth = AuthSettings()  # the stack's first agent, as auth created it
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         response = await http.post(
-            "/api/auth/login", json={"usuario": "admin", "password": "soporte-admin"}
+            "/api/auth/login",
+            json={"usuario": auth.admin_user, "password": auth.admin_password.get_secret_value()},
         )
         response.raise_for_status()
         return response.cookies["token"]

@@ -60,22 +60,8 @@ async def agent(stack: RunningStack) -> Person:
 
 async def second_agent(stack: RunningStack) -> Person:
     """Another agent account, added with the operator command."""
-    env = {
-        "SOPORTE_DATABASE_URL": stack.database_url,
-        "SOPORTE_REDIS_URL": stack.redis_url,
-        "SOPORTE_NEW_ADMIN_PASSWORD": "agente-secreto",
-    }
     usuario = f"agente-{uuid.uuid4().hex[:6]}"
-    process = await asyncio.create_subprocess_exec(
-        ".venv/bin/soporte-auth",
-        "create-admin",
-        usuario,
-        env={**env, "PATH": "/usr/bin:/bin"},
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
+    await asyncio.to_thread(stack.create_agent, usuario, usuario.title(), "agente-secreto")
     return await login(stack, usuario, "agente-secreto")
 
 
@@ -141,14 +127,6 @@ async def connect(stack: RunningStack) -> AsyncIterator[Connect]:
 
     yield open_chat
     await asyncio.gather(*(chat.sio.disconnect() for chat in chats if chat.sio.connected))
-
-
-async def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 async def history(stack: RunningStack, person: Person, path: str, **params: str) -> httpx.Response:

@@ -6,12 +6,11 @@ import httpx
 import pytest
 import socketio
 
-from soporte_stack.testing import RunningStack
+from soporte_stack.testing import RunningStack, eventually
 
 from .conftest import (
     Connect,
     agent,
-    eventually,
     history,
     register_and_login,
     replica_cookies,

@@ -19,14 +19,13 @@ from redis.asyncio import Redis
 
 from soporte_common import keys
 from soporte_common.messages import stream_id_to_db
-from soporte_stack.testing import RunningStack
+from soporte_stack.testing import RunningStack, eventually
 
 from .conftest import (
     STICKY_COOKIE,
     Chat,
     Connect,
     agent,
-    eventually,
     register_and_login,
     replica_cookies,
     second_agent,

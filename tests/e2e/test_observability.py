@@ -21,9 +21,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from soporte_common.logging import configure_logging, get_logger
 from soporte_common.web import install_common
-from soporte_stack.testing import RunningStack
+from soporte_stack.testing import RunningStack, eventually
 
-from .conftest import Connect, eventually, register_and_login
+from .conftest import (
+    Connect,
+    register_and_login,
+)
 from .resilient import id_key
 
 pytestmark = pytest.mark.e2e

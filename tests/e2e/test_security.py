@@ -14,12 +14,11 @@ import socketio
 
 from soporte_common.settings import LOCAL_JWT_SECRET
 from soporte_common.tokens import ALGORITHM, TokenCodec, key_id
-from soporte_stack.testing import RunningStack
+from soporte_stack.testing import RunningStack, eventually
 
 from .conftest import (
     Connect,
     agent,
-    eventually,
     history,
     register_and_login,
     replica_cookies,

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 
+from soporte_auth.settings import AuthSettings
 from soporte_stack import postgres
 from soporte_stack.config import StackConfig, venv_bin
 from soporte_stack.supervisor import (
@@ -143,10 +144,10 @@ def start(config: StackConfig, env: dict[str, str], *, infra_only: bool) -> None
 
 
 def banner(config: StackConfig) -> str:
-    admin = os.environ.get("SOPORTE_ADMIN_USER", "admin")
-    admin_password = os.environ.get("SOPORTE_ADMIN_PASSWORD", "soporte-admin")
-    demo = os.environ.get("SOPORTE_DEMO_USER", "cliente")
-    demo_password = os.environ.get("SOPORTE_DEMO_PASSWORD", "soporte-cliente")
+    # The accounts auth creates on its first start, read the way auth reads them.
+    auth = AuthSettings()
+    admin, admin_password = auth.admin_user, auth.admin_password.get_secret_value()
+    demo, demo_password = auth.demo_user, auth.demo_password.get_secret_value()
     return f"""
 Soporte is running at {config.public_url}
   agent     {admin} / {admin_password}

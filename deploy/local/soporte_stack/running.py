@@ -76,6 +76,24 @@ class RunningStack:
     def pid(self, program: str) -> int:
         return int(self.ctl("pid", program).strip())
 
+    def create_agent(self, usuario: str, nombre: str, password: str) -> None:
+        """Add an agent account the way an operator does (`soporte-auth create-admin`)."""
+        env = os.environ | {
+            "SOPORTE_DATABASE_URL": self.database_url,
+            "SOPORTE_REDIS_URL": self.redis_url,
+            "SOPORTE_ENV": "local",
+            "SOPORTE_NEW_ADMIN_PASSWORD": password,
+        }
+        result = subprocess.run(
+            [str(venv_bin("soporte-auth")), "create-admin", usuario, "--nombre", nombre],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"create-admin {usuario} failed: {result.stdout}{result.stderr}")
+
     def log(self, program: str) -> str:
         return (self.data_dir / "log" / f"{program}.log").read_text(errors="replace")
 

@@ -9,9 +9,11 @@ a developer's running stack, and stops everything afterwards.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -54,4 +56,20 @@ def stack() -> Iterator[RunningStack]:
     shutil.rmtree(scratch, ignore_errors=True)
 
 
-__all__ = ["RunningStack", "infra", "stack", "start_stack"]
+async def eventually(
+    check: Callable[[], bool | Awaitable[bool]],
+    timeout: float = 10.0,  # noqa: ASYNC109 - a deadline for polling, not for one await
+) -> None:
+    """Wait, with a bounded deadline, for a condition asynchronous work makes true (tests
+    wait for outcomes; they never sleep a fixed time and hope)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = check()
+        if await result if inspect.isawaitable(result) else result:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+__all__ = ["RunningStack", "eventually", "infra", "stack", "start_stack"]

@@ -20,6 +20,7 @@ from soporte_common.text import has_forbidden_text_chars, is_valid_username
 SUPPORT_TEAM = "admin"
 DEFAULT_MAX_MESSAGE_LENGTH = 4000
 _SEQ_FACTOR = 1_000_000
+BIGINT_MAX = 2**63 - 1  # the largest key Postgres stores
 
 RejectCode = Literal[
     "invalido",
@@ -127,11 +128,15 @@ def now_iso() -> str:
 
 
 def stream_id_to_db(message_id: str) -> int:
-    """`1764120000000-3` -> 1764120000000000003; raises ValueError on anything else."""
+    """`1764120000000-3` -> 1764120000000000003; raises ValueError on anything else,
+    including well-formed ids whose key would not fit Postgres's bigint."""
     ms, sep, seq = message_id.partition("-")
     if not sep or not ms.isdigit() or not seq.isdigit() or int(seq) >= _SEQ_FACTOR:
         raise ValueError(f"not a message id: {message_id!r}")
-    return int(ms) * _SEQ_FACTOR + int(seq)
+    key = int(ms) * _SEQ_FACTOR + int(seq)
+    if key > BIGINT_MAX:
+        raise ValueError(f"not a message id: {message_id!r} is past the bigint range")
+    return key
 
 
 def db_id_to_stream(value: int) -> str:

@@ -146,7 +146,7 @@ async def test_logout_revokes_the_token_everywhere(client: httpx.AsyncClient, re
     await pubsub.aclose()
 
     client.cookies.clear()
-    replay = await client.get("/api/auth/me", cookies={"token": token})
+    replay = await client.get("/api/auth/me", headers={"Cookie": f"token={token}"})
     assert replay.status_code == 401
     assert replay.json() == {"error": "Token inválido"}
 
@@ -154,7 +154,7 @@ async def test_logout_revokes_the_token_everywhere(client: httpx.AsyncClient, re
 async def test_me_without_cookie_or_with_forged_token_is_401(client: httpx.AsyncClient) -> None:
     assert (await client.get("/api/auth/me")).json() == {"error": "No autenticado"}
     forged, _ = TokenCodec("x" * 40).issue(user="admin", nombre="A", rol="admin", ttl_seconds=60)
-    response = await client.get("/api/auth/me", cookies={"token": forged})
+    response = await client.get("/api/auth/me", headers={"Cookie": f"token={forged}"})
     assert response.status_code == 401
 
 
@@ -164,7 +164,7 @@ async def test_a_token_claiming_a_role_the_user_lacks_is_refused(
     await register(client)
     codec = TokenCodec(client_secret(settings))
     elevated, _ = codec.issue(user="ana", nombre="Ana", rol="admin", ttl_seconds=60)
-    response = await client.get("/api/auth/me", cookies={"token": elevated})
+    response = await client.get("/api/auth/me", headers={"Cookie": f"token={elevated}"})
     assert response.status_code == 401
 
 

@@ -287,6 +287,10 @@ class StreamConsumer:
         self.claim_idle_ms = claim_idle_ms
         self.linger_ms = linger_ms
         self._last_commit = 0.0
+        # Set when entries were acknowledged: only then is there anything to trim (an idle
+        # consumer does not poll Redis four times a second). True at start: a previous run
+        # may have left acknowledged entries behind.
+        self._acked_since_trim = True
 
     async def run(self) -> None:
         """Forever: own pending entries first, then new ones, claiming dead consumers' too."""
@@ -331,7 +335,7 @@ class StreamConsumer:
                 if time.monotonic() - last_claim > self.claim_idle_ms / 2000:
                     last_claim = time.monotonic()
                     await self._claim_abandoned()
-                if time.monotonic() - last_trim > TRIM_INTERVAL_SECONDS:
+                if self._acked_since_trim and time.monotonic() - last_trim > TRIM_INTERVAL_SECONDS:
                     last_trim = time.monotonic()
                     await self.trim()
                 entries = await self._read_new(block_ms=1000)
@@ -413,6 +417,7 @@ class StreamConsumer:
             rejected += await self._store(rows)
         entry_ids = [entry_id for entry_id, _ in entries if entry_id is not None]
         await redis_retry(self._ack)(entry_ids, rejected)
+        self._acked_since_trim = True
         now = time.time()
         for row in rows:
             PERSIST_LATENCY.observe(max(0.0, now - row.fecha.timestamp()))
@@ -490,5 +495,4 @@ class StreamConsumer:
         keep_from = status.oldest_pending or f"{ms}-{seq + 1}"
         # Exact trimming: the stream's length is then the backlog (what is not stored yet).
         await self.redis.xtrim(keys.STREAM, minid=keep_from, approximate=False)
-        STREAM_LENGTH.set(status.length)
-        STREAM_PENDING.set(status.pending)
+        self._acked_since_trim = False

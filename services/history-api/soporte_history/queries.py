@@ -7,7 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
-from soporte_common.messages import Message, db_id_to_stream
+from soporte_common.messages import BIGINT_MAX, Message, db_id_to_stream
 
 
 def like_escape(text: str) -> str:
@@ -65,7 +65,7 @@ async def conversation_page(
         f"SELECT {_COLUMNS} FROM mensajes WHERE conversacion = $1 AND id < $2 "  # noqa: S608
         "ORDER BY id DESC LIMIT $3",
         conversacion,
-        before if before is not None else 2**63 - 1,
+        before if before is not None else BIGINT_MAX,
         limit + 1,
     )
     more = len(rows) > limit
@@ -95,7 +95,7 @@ async def conversation_list(
          LIMIT $4
         """,
         lector,
-        before if before is not None else 2**63 - 1,
+        before if before is not None else BIGINT_MAX,
         prefix,
         limit + 1,
     )

@@ -8,7 +8,7 @@ XADD of StreamEntry fields to the `mensajes` stream.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
@@ -94,15 +94,6 @@ async def say(redis: Redis, de: str, mensaje: str, **kwargs: Any) -> str:
 
 async def reply(redis: Redis, agent: str, customer: str, mensaje: str) -> str:
     return await append(redis, entry(agent, mensaje, para=customer, rol="admin"))
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    """Wait (bounded) for a condition that asynchronous work makes true."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 async def pending_count(redis: Redis) -> int:

@@ -17,8 +17,17 @@ from soporte_common.settings import LOCAL_JWT_SECRET
 from soporte_common.tokens import SessionGuard, TokenCodec, key_id
 from soporte_history.app import create_app, stop
 from soporte_history.settings import HistorySettings
+from soporte_stack.testing import eventually
 
-from .conftest import CODEC, account, as_user, entry, eventually, pending_count, reply, say
+from .conftest import (
+    CODEC,
+    account,
+    as_user,
+    entry,
+    pending_count,
+    reply,
+    say,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -12,13 +12,13 @@ from redis.asyncio import Redis
 from soporte_common import keys
 from soporte_common.messages import StreamEntry, stream_id_to_db
 from soporte_history.consumer import RawEntry, StoredRow, wait_until_settled
+from soporte_stack.testing import eventually
 
 from .conftest import (
     MakeConsumer,
     StartConsumer,
     append,
     entry,
-    eventually,
     pending_count,
     reply,
     say,

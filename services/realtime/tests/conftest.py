@@ -3,7 +3,6 @@ python-socketio client over real sockets."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -142,12 +141,3 @@ async def clients() -> AsyncIterator[Callable[[], Client]]:
     for client in made:
         if client.sio.connected:
             await client.sio.disconnect()
-
-
-async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Wait for a condition (bounded): deliveries are asynchronous."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)

@@ -12,8 +12,15 @@ from redis.asyncio import Redis
 from soporte_common import keys
 from soporte_common.tokens import ALGORITHM, TokenCodec, key_id
 from soporte_realtime.app import STATE
+from soporte_stack.testing import eventually
 
-from .conftest import CODEC, Client, StartReplica, account, claims_of, eventually
+from .conftest import (
+    CODEC,
+    Client,
+    StartReplica,
+    account,
+    claims_of,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -7,8 +7,13 @@ import pytest
 from redis.asyncio import Redis
 
 from soporte_common import keys
+from soporte_stack.testing import eventually
 
-from .conftest import Client, StartReplica, account, eventually
+from .conftest import (
+    Client,
+    StartReplica,
+    account,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,7 +19,6 @@ from playwright.async_api import (
     expect,
 )
 
-from soporte_stack.config import venv_bin
 from soporte_stack.testing import RunningStack
 
 PASSWORD = "secreto-123"
@@ -61,24 +59,7 @@ async def create_agent(stack: RunningStack, nombre: str | None = None) -> Accoun
     """A new agent account, made with the operator command (agents never self-register)."""
     usuario = unique("agente")
     nombre = nombre or f"Agente {usuario[-4:]}"
-    env = os.environ | {
-        "SOPORTE_DATABASE_URL": stack.database_url,
-        "SOPORTE_REDIS_URL": stack.redis_url,
-        "SOPORTE_ENV": "local",
-        "SOPORTE_NEW_ADMIN_PASSWORD": PASSWORD,
-    }
-    process = await asyncio.create_subprocess_exec(
-        str(venv_bin("soporte-auth")),
-        "create-admin",
-        usuario,
-        "--nombre",
-        nombre,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await process.communicate()
-    assert process.returncode == 0, output.decode()
+    await asyncio.to_thread(stack.create_agent, usuario, nombre, PASSWORD)
     return Account(usuario, nombre)
 
 
