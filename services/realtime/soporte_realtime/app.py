@@ -84,6 +84,7 @@ def create_app(
         await sessions.drop_revoked(redis)
 
     sessions = Sessions(end_session)
+    metrics.CONNECTIONS.set_function(lambda: len(sessions))  # read when scraped
     manager = ReplicaManager(
         settings.redis_url, channel=keys.SOCKETIO_CHANNEL, on_resubscribed=resync
     )

@@ -74,7 +74,6 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if claims.rol == "admin":
             await self.enter_room(sid, ADMINS_ROOM)
         self.sessions.add(sid, claims)
-        metrics.CONNECTIONS.inc()
         log.info("socket connected", sid=sid, usuario=claims.user, rol=claims.rol)
 
     def _refuse(self, sid: str, message: str, *, reason: str) -> NoReturn:
@@ -98,7 +97,6 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if claims is None:
             return
         self.sessions.remove(sid)
-        metrics.CONNECTIONS.dec()
         log.info("socket disconnected", sid=sid, usuario=claims.user, reason=str(reason))
 
     async def on_mensaje_privado(self, sid: str, data: object = None) -> dict[str, object]:
