@@ -6,6 +6,7 @@ even if some message text were ever rendered as HTML, an injected script could n
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from soporte_common.asgi import LatencyMiddleware, RequestIdMiddleware, metrics_response
+from soporte_common.contract import browser_tables
 
 STATIC = Path(__file__).parent / "static"
 VENDOR_BUILD_HINT = "run `make setup` (it copies socket.io-client from node_modules)"
@@ -33,6 +35,29 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
+
+
+def contract_module() -> str:
+    """The contract's tables (soporte_common.contract) as an ES module the pages import:
+    the browser matches the same event names and refusal texts the services send."""
+    tables = browser_tables()
+    lines = [
+        "// Generated from soporte_common.contract by the pages server: edit that module.",
+        *(
+            f"export const {name} = Object.freeze({json.dumps(value, ensure_ascii=False)});"
+            for name, value in tables.items()
+        ),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def contract_script() -> Callable[[Request], Awaitable[Response]]:
+    body = contract_module()
+
+    async def endpoint(_: Request) -> Response:
+        return Response(body, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+    return endpoint
 
 
 def page(name: str) -> Callable[[Request], Awaitable[Response]]:
@@ -82,6 +107,7 @@ def create_app() -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
+            Route("/static/js/contract.js", contract_script()),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[

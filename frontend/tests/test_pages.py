@@ -1,10 +1,14 @@
 """The page server: both pages, the vendored client, and the security headers."""
 
+import json
+import subprocess
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 
+from soporte_common.contract import browser_tables
 from soporte_frontend.app import create_app
 
 
@@ -45,3 +49,28 @@ async def test_metrics_and_request_ids_like_every_service(client: httpx.AsyncCli
     assert 'soporte_http_request_duration_seconds_count{method="GET",route="/soporte"' in metrics
     tagged = await client.get("/", headers={"X-Request-ID": "trace-123"})
     assert tagged.headers["x-request-id"] == "trace-123"
+
+
+async def test_the_browser_reads_the_same_contract_tables_as_the_services(
+    client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """The module the pages import, evaluated by a real JavaScript engine, holds exactly the
+    tables of soporte_common.contract: a refusal text changed there changes in the browser."""
+    response = await client.get("/static/js/contract.js")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/javascript")
+    module = tmp_path / "contract.mjs"
+    module.write_text(response.text)
+    printed = subprocess.run(  # noqa: ASYNC221 - a short node run in a test
+        [
+            "node",
+            "--input-type=module",
+            "-e",
+            f"import * as c from {json.dumps(module.as_uri())}; console.log(JSON.stringify(c));",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert json.loads(printed) == browser_tables()
+    assert json.loads(printed)["CONNECT_REFUSALS"]["BAD_TOKEN"] == "Token inválido"

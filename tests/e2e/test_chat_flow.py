@@ -147,13 +147,13 @@ async def test_history_access_is_401_without_a_session_and_403_for_admin_data(
         for path in ("/api/mensajes/mios", "/api/usuarios-conversaciones", "/api/auth/me"):
             response = await anonymous.get(path)
             assert response.status_code == 401
-            assert response.json() == {"error": "No autenticado"}
+            assert response.json() == {"error": "No autenticado", "codigo": "no_autenticado"}
         forged = await anonymous.get("/api/mensajes/mios", cookies={"token": "x.y.z"})
         assert forged.status_code == 401
     assert (await history(stack, ana, "/api/usuarios-conversaciones")).status_code == 403
     peek = await history(stack, ana, "/api/mensajes", con=bob.usuario)
     assert peek.status_code == 403
-    assert peek.json() == {"error": "Solo administradores"}
+    assert peek.json() == {"error": "Solo administradores", "codigo": "solo_administradores"}
 
 
 async def test_logout_closes_the_socket_and_the_old_cookie_opens_nothing(

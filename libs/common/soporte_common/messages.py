@@ -10,39 +10,15 @@ the column is ordering by acceptance.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
 
 from pydantic import BaseModel
 
+from soporte_common.contract import RejectCode, reject_text
 from soporte_common.text import has_forbidden_text_chars, is_valid_username
 
-# What a customer writes to: the support team as a whole (as in the original).
-SUPPORT_TEAM = "admin"
 DEFAULT_MAX_MESSAGE_LENGTH = 4000
 _SEQ_FACTOR = 1_000_000
 BIGINT_MAX = 2**63 - 1  # the largest key Postgres stores
-
-RejectCode = Literal[
-    "invalido",
-    "vacio",
-    "demasiado_largo",
-    "caracteres",
-    "destinatario",
-    "no_permitido",
-    "ritmo",
-    "no_disponible",
-]
-
-REJECT_TEXTS: dict[RejectCode, str] = {
-    "invalido": "Mensaje inválido: se esperaba {para, mensaje} con texto",
-    "vacio": "El mensaje está vacío",
-    "demasiado_largo": "El mensaje supera el máximo de {max} caracteres",
-    "caracteres": "El mensaje contiene caracteres no permitidos",
-    "destinatario": "Destinatario desconocido",
-    "no_permitido": "Solo puedes escribir al equipo de soporte",
-    "ritmo": "Estás enviando demasiados mensajes; espera unos segundos",
-    "no_disponible": "No se pudo guardar el mensaje; inténtalo de nuevo",
-}
 
 
 class MessageRejectedError(Exception):
@@ -50,11 +26,11 @@ class MessageRejectedError(Exception):
 
     def __init__(self, code: RejectCode, *, max_length: int = DEFAULT_MAX_MESSAGE_LENGTH) -> None:
         self.code = code
-        self.text = REJECT_TEXTS[code].replace("{max}", str(max_length))
+        self.text = reject_text(code, max_length=max_length)
         super().__init__(self.text)
 
     def ack(self) -> dict[str, object]:
-        return {"ok": False, "error": self.text, "codigo": self.code}
+        return {"ok": False, "error": self.text, "codigo": self.code.value}
 
 
 class SendRequest(BaseModel):
@@ -68,20 +44,20 @@ class SendRequest(BaseModel):
 def parse_send_request(payload: object, *, max_length: int) -> SendRequest:
     """Validate a client's `mensaje_privado` payload or raise MessageRejectedError."""
     if not isinstance(payload, dict):
-        raise MessageRejectedError("invalido")
+        raise MessageRejectedError(RejectCode.INVALID)
     para, mensaje, cid = payload.get("para"), payload.get("mensaje"), payload.get("cid")
     if not isinstance(para, str) or not isinstance(mensaje, str):
-        raise MessageRejectedError("invalido")
+        raise MessageRejectedError(RejectCode.INVALID)
     if cid is not None and not (isinstance(cid, str) and 0 < len(cid) <= 64 and cid.isascii()):
-        raise MessageRejectedError("invalido")
+        raise MessageRejectedError(RejectCode.INVALID)
     if not mensaje.strip():
-        raise MessageRejectedError("vacio")
+        raise MessageRejectedError(RejectCode.EMPTY)
     if len(mensaje) > max_length:
-        raise MessageRejectedError("demasiado_largo", max_length=max_length)
+        raise MessageRejectedError(RejectCode.TOO_LONG, max_length=max_length)
     if has_forbidden_text_chars(mensaje):
-        raise MessageRejectedError("caracteres")
+        raise MessageRejectedError(RejectCode.CHARACTERS)
     if not is_valid_username(para):
-        raise MessageRejectedError("destinatario")
+        raise MessageRejectedError(RejectCode.RECIPIENT)
     return SendRequest(para=para, mensaje=mensaje, cid=cid)
 
 

@@ -1,6 +1,6 @@
 """FastAPI helpers shared by the HTTP services (auth, history-api): cookie authentication
-as a dependency, one JSON error shape (`{"error": ...}`), health and metrics routes, and a
-request id on every request (its log lines and its response).
+as a dependency, one JSON error shape (`{error, codigo}`, texts from soporte_common.contract),
+health and metrics routes, and a request id on every request (its log lines and response).
 
 Each service keeps what it needs in its lifespan state; the dependencies here read the
 `guard` (a SessionGuard) from it.
@@ -9,19 +9,55 @@ Each service keeps what it needs in its lifespan state; the dependencies here re
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from soporte_common.asgi import LatencyMiddleware, RequestIdMiddleware, metrics_response
+from soporte_common.contract import ERROR_TEXTS, ErrorCode
 from soporte_common.tokens import COOKIE_NAME, Claims, InvalidTokenError, SessionGuard
 
-NOT_AUTHENTICATED = "No autenticado"
-INVALID_TOKEN = "Token inválido"
-ADMINS_ONLY = "Solo administradores"
+
+class ApiError(HTTPException):
+    """An error answered as the contract's JSON shape: `{"error": text, "codigo": code}`.
+    The text defaults to the contract's text for the code; `text` gives a more precise one."""
+
+    def __init__(
+        self,
+        status_code: int,
+        code: ErrorCode,
+        text: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(status_code, text or ERROR_TEXTS[code], headers=headers)
+        self.code = code
+
+
+# The code of an error raised by the framework itself (an unknown path, a wrong method...).
+_STATUS_CODES: dict[int, ErrorCode] = {
+    400: ErrorCode.BAD_REQUEST,
+    401: ErrorCode.NOT_AUTHENTICATED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.TOO_LARGE,
+    422: ErrorCode.INVALID_DATA,
+    503: ErrorCode.UNAVAILABLE,
+}
+
+
+def error_body(status_code: int, detail: object, code: ErrorCode | None = None) -> dict[str, str]:
+    """The contract's error shape. An error raised by the framework itself (an unknown
+    path, a wrong method) carries its English reason phrase: it gets the contract's text."""
+    code = code or _STATUS_CODES.get(status_code, ErrorCode.INTERNAL)
+    own_text = isinstance(detail, str) and detail and detail != HTTPStatus(status_code).phrase
+    return {"error": str(detail) if own_text else ERROR_TEXTS[code], "codigo": code.value}
 
 
 def token_from_request(request: Request) -> str | None:
@@ -36,19 +72,19 @@ def token_from_request(request: Request) -> str | None:
 async def current_claims(request: Request) -> Claims:
     token = token_from_request(request)
     if token is None:
-        raise HTTPException(401, NOT_AUTHENTICATED)
+        raise ApiError(401, ErrorCode.NOT_AUTHENTICATED)
     guard: SessionGuard = request.state.guard
     try:
         return await guard.verify(token)
     except InvalidTokenError as exc:
-        raise HTTPException(401, INVALID_TOKEN) from exc
+        raise ApiError(401, ErrorCode.INVALID_TOKEN) from exc
     except RedisError as exc:
-        raise HTTPException(503, "Servicio no disponible; inténtalo de nuevo") from exc
+        raise ApiError(503, ErrorCode.UNAVAILABLE) from exc
 
 
 async def admin_claims(claims: Annotated[Claims, Depends(current_claims)]) -> Claims:
     if claims.rol != "admin":
-        raise HTTPException(403, ADMINS_ONLY)
+        raise ApiError(403, ErrorCode.ADMINS_ONLY)
     return claims
 
 
@@ -62,9 +98,14 @@ def install_common(app: FastAPI, *, readiness: dict[str, ReadinessCheck]) -> Non
     """The parts every HTTP service has: error shape, request id, latency metric, health,
     metrics."""
 
-    @app.exception_handler(HTTPException)
-    async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = exc.code if isinstance(exc, ApiError) else None
+        return JSONResponse(
+            error_body(exc.status_code, exc.detail, code),
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -72,7 +113,8 @@ def install_common(app: FastAPI, *, readiness: dict[str, ReadinessCheck]) -> Non
             {"campo": ".".join(str(p) for p in err["loc"][1:]), "problema": err["msg"]}
             for err in exc.errors()
         ]
-        return JSONResponse({"error": "Datos inválidos", "detalles": details}, status_code=422)
+        body = {**error_body(422, None, ErrorCode.INVALID_DATA), "detalles": details}
+        return JSONResponse(body, status_code=422)
 
     app.add_middleware(LatencyMiddleware)
     # Added last, so it wraps the others: the id is bound before anything logs.

@@ -5,21 +5,20 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, Field, field_validator
 
 from soporte_auth.passwords import hash_password, verify_password
 from soporte_auth.settings import AuthSettings
 from soporte_auth.throttle import LoginThrottle
 from soporte_auth.users import UserStore
-from soporte_common.messages import SUPPORT_TEAM
+from soporte_common.contract import SUPPORT_TEAM, ErrorCode
 from soporte_common.text import USERNAME_PATTERN, clean_display_name
 from soporte_common.tokens import COOKIE_NAME, Claims, InvalidTokenError, TokenCodec
-from soporte_common.web import CurrentUser, token_from_request
+from soporte_common.web import ApiError, CurrentUser, token_from_request
 
 router = APIRouter(prefix="/api/auth")
 
-BAD_CREDENTIALS = "Usuario o contraseña incorrectos"
 # Names a customer could use to pose as the team: "admin" is where customers write.
 RESERVED_USERNAMES = frozenset({SUPPORT_TEAM, "admins", "soporte", "support", "root", "system"})
 
@@ -63,10 +62,10 @@ Settings = Annotated[AuthSettings, Depends(_settings)]
 @router.post("/register", status_code=status.HTTP_201_CREATED)
 async def register(body: RegisterBody, users: Users) -> Account:
     if body.usuario in RESERVED_USERNAMES:
-        raise HTTPException(409, "Ese usuario ya existe")
+        raise ApiError(409, ErrorCode.USER_EXISTS)
     password_hash = await asyncio.to_thread(hash_password, body.password)
     if not await users.create(body.usuario, body.nombre, "user", password_hash):
-        raise HTTPException(409, "Ese usuario ya existe")
+        raise ApiError(409, ErrorCode.USER_EXISTS)
     return Account(usuario=body.usuario, nombre=body.nombre, rol="user")
 
 
@@ -76,14 +75,14 @@ async def login(
 ) -> Account:
     throttle: LoginThrottle = request.state.throttle
     if await throttle.locked(body.usuario):
-        raise HTTPException(429, "Demasiados intentos fallidos; espera unos minutos")
+        raise ApiError(429, ErrorCode.TOO_MANY_ATTEMPTS)
     user = await users.get(body.usuario)
     ok, new_hash = await asyncio.to_thread(
         verify_password, body.password, user.password_hash if user else None
     )
     if user is None or not ok:
         await throttle.failed(body.usuario)
-        raise HTTPException(401, BAD_CREDENTIALS)
+        raise ApiError(401, ErrorCode.BAD_CREDENTIALS)
     if new_hash:
         await users.set_password_hash(user.usuario, new_hash)
     await users.publish(user.usuario, user.rol)  # heals the directory if Redis lost it

@@ -64,7 +64,11 @@ async def test_unknown_user_and_wrong_password_get_the_same_answer(
     wrong = await client.post("/api/auth/login", json={"usuario": "ana", "password": "nope-nope"})
     unknown = await client.post("/api/auth/login", json={"usuario": "nadie", "password": "x"})
     assert wrong.status_code == unknown.status_code == 401
-    assert wrong.json() == unknown.json() == {"error": "Usuario o contraseña incorrectos"}
+    assert (
+        wrong.json()
+        == unknown.json()
+        == {"error": "Usuario o contraseña incorrectos", "codigo": "credenciales"}
+    )
     assert "set-cookie" not in wrong.headers
 
 
@@ -148,11 +152,14 @@ async def test_logout_revokes_the_token_everywhere(client: httpx.AsyncClient, re
     client.cookies.clear()
     replay = await client.get("/api/auth/me", headers={"Cookie": f"token={token}"})
     assert replay.status_code == 401
-    assert replay.json() == {"error": "Token inválido"}
+    assert replay.json() == {"error": "Token inválido", "codigo": "token_invalido"}
 
 
 async def test_me_without_cookie_or_with_forged_token_is_401(client: httpx.AsyncClient) -> None:
-    assert (await client.get("/api/auth/me")).json() == {"error": "No autenticado"}
+    assert (await client.get("/api/auth/me")).json() == {
+        "error": "No autenticado",
+        "codigo": "no_autenticado",
+    }
     forged, _ = TokenCodec("x" * 40).issue(user="admin", nombre="A", rol="admin", ttl_seconds=60)
     response = await client.get("/api/auth/me", headers={"Cookie": f"token={forged}"})
     assert response.status_code == 401

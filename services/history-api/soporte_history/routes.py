@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel
 
+from soporte_common.contract import ErrorCode
 from soporte_common.messages import stream_id_to_db
 from soporte_common.text import USERNAME_PATTERN
-from soporte_common.web import CurrentAdmin, CurrentUser
+from soporte_common.web import ApiError, CurrentAdmin, CurrentUser
 from soporte_history import queries
 from soporte_history.consumer import wait_until_settled
 from soporte_history.settings import HistorySettings
@@ -29,7 +30,7 @@ def _key(value: str, name: str) -> int:
     try:
         return stream_id_to_db(value)
     except ValueError as exc:
-        raise HTTPException(422, f"{name} no es un id de mensaje") from exc
+        raise ApiError(422, ErrorCode.INVALID_DATA, f"{name} no es un id de mensaje") from exc
 
 
 def _id(value: str | None, name: str) -> int | None:
@@ -41,11 +42,7 @@ async def settled_db(request: Request) -> asyncpg.Pool:
     reads history right after (re)connecting its socket misses nothing in between."""
     settings: HistorySettings = request.state.settings
     if not await wait_until_settled(request.state.redis, settings.settle_timeout_seconds):
-        raise HTTPException(
-            503,
-            "El historial se está poniendo al día; inténtalo en unos segundos",
-            headers={"Retry-After": "2"},
-        )
+        raise ApiError(503, ErrorCode.HISTORY_BEHIND, headers={"Retry-After": "2"})
     db: asyncpg.Pool = request.state.db
     return db
 
@@ -65,7 +62,7 @@ def page_query(
     after: Annotated[str | None, MessageIdParam] = None,
 ) -> PageQuery:
     if before is not None and after is not None:
-        raise HTTPException(400, "Usa before o after, no los dos")
+        raise ApiError(400, ErrorCode.BAD_REQUEST, "Usa before o after, no los dos")
     return PageQuery(limit=limit, before=_id(before, "before"), after=_id(after, "after"))
 
 
@@ -130,10 +127,10 @@ async def mark_read(body: ReadMark, claims: CurrentUser, request: Request) -> Re
     hasta = _key(body.hasta, "hasta")
     if claims.rol == "admin":
         if body.con is None:
-            raise HTTPException(422, "Indica la conversación (con)")
+            raise ApiError(422, ErrorCode.INVALID_DATA, "Indica la conversación (con)")
         conversacion = body.con
     elif body.con not in (None, claims.user):
-        raise HTTPException(403, "Solo puedes marcar tu propia conversación")
+        raise ApiError(403, ErrorCode.FORBIDDEN, "Solo puedes marcar tu propia conversación")
     else:
         conversacion = claims.user
     await queries.mark_read(request.state.db, claims.user, conversacion, hasta)

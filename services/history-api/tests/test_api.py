@@ -64,13 +64,13 @@ def texts(response: httpx.Response) -> list[str]:
 async def test_without_a_cookie_every_read_is_401(client: httpx.AsyncClient, path: str) -> None:
     response = await client.get(path)
     assert response.status_code == 401
-    assert response.json() == {"error": "No autenticado"}
+    assert response.json() == {"error": "No autenticado", "codigo": "no_autenticado"}
 
 
 async def test_marking_read_without_a_cookie_is_401(client: httpx.AsyncClient) -> None:
     response = await client.post("/api/mensajes/leidos", json={"hasta": "1-0"})
     assert response.status_code == 401
-    assert response.json() == {"error": "No autenticado"}
+    assert response.json() == {"error": "No autenticado", "codigo": "no_autenticado"}
 
 
 def forged_tokens() -> dict[str, str]:
@@ -115,14 +115,14 @@ async def test_a_forged_token_is_401_token_invalido(
     for path in READ_PATHS:
         response = await client.get(path, headers=as_user(forged_tokens()[kind]))
         assert response.status_code == 401, (kind, path)
-        assert response.json() == {"error": "Token inválido"}
+        assert response.json() == {"error": "Token inválido", "codigo": "token_invalido"}
 
 
 async def test_an_expired_token_is_401(client: httpx.AsyncClient, redis: Redis) -> None:
     token = await account(redis, "ana", ttl=-5)
     response = await mios(client, token)
     assert response.status_code == 401
-    assert response.json() == {"error": "Token inválido"}
+    assert response.json() == {"error": "Token inválido", "codigo": "token_invalido"}
 
 
 async def test_a_revoked_session_is_401(client: httpx.AsyncClient, redis: Redis) -> None:
@@ -131,7 +131,7 @@ async def test_a_revoked_session_is_401(client: httpx.AsyncClient, redis: Redis)
     await SessionGuard(CODEC, redis).revoke(CODEC.decode(token))  # what logout does
     response = await mios(client, token)
     assert response.status_code == 401
-    assert response.json() == {"error": "Token inválido"}
+    assert response.json() == {"error": "Token inválido", "codigo": "token_invalido"}
     assert (await mark_read(client, token, hasta="1-0")).status_code == 401
 
 
@@ -142,7 +142,7 @@ async def test_a_token_for_a_removed_user_or_a_lost_role_is_401(
     await redis.hset(keys.USER_DIRECTORY, "maria", "user")  # no longer an agent
     response = await conversations(client, agent)
     assert response.status_code == 401
-    assert response.json() == {"error": "Token inválido"}
+    assert response.json() == {"error": "Token inválido", "codigo": "token_invalido"}
     ana = await account(redis, "ana")
     await redis.hdel(keys.USER_DIRECTORY, "ana")
     assert (await mios(client, ana)).status_code == 401
@@ -156,7 +156,7 @@ async def test_a_user_asking_for_agent_data_is_403(
     await say(redis, "ana", "hola")
     response = await client.get(path, headers=as_user(ana))
     assert response.status_code == 403
-    assert response.json() == {"error": "Solo administradores"}
+    assert response.json() == {"error": "Solo administradores", "codigo": "solo_administradores"}
 
 
 async def test_a_bearer_token_works_like_the_cookie(
@@ -233,7 +233,10 @@ async def test_a_user_cannot_mark_another_conversation_read(
     bob_said = await say(redis, "bob", "hola")
     response = await mark_read(client, ana, hasta=bob_said, con="bob")
     assert response.status_code == 403
-    assert response.json() == {"error": "Solo puedes marcar tu propia conversación"}
+    assert response.json() == {
+        "error": "Solo puedes marcar tu propia conversación",
+        "codigo": "prohibido",
+    }
     assert (await mark_read(client, ana, hasta=bob_said, con="ana")).status_code == 204
     assert (await mark_read(client, ana, hasta=bob_said)).status_code == 204
 
@@ -293,7 +296,10 @@ async def test_before_and_after_together_is_400(client: httpx.AsyncClient, redis
     ana = await account(redis, "ana")
     response = await mios(client, ana, before="2-0", after="1-0")
     assert response.status_code == 400
-    assert response.json() == {"error": "Usa before o after, no los dos"}
+    assert response.json() == {
+        "error": "Usa before o after, no los dos",
+        "codigo": "peticion_invalida",
+    }
 
 
 @pytest.mark.parametrize(
@@ -410,7 +416,7 @@ async def test_an_agent_must_say_which_conversation_they_read(
     said = await say(redis, "ana", "hola")
     response = await mark_read(client, maria, hasta=said)
     assert response.status_code == 422
-    assert response.json() == {"error": "Indica la conversación (con)"}
+    assert response.json() == {"error": "Indica la conversación (con)", "codigo": "datos_invalidos"}
 
 
 async def test_the_list_pages_with_a_cursor(client: httpx.AsyncClient, redis: Redis) -> None:

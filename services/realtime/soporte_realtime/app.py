@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 
 from soporte_common import keys
+from soporte_common.contract import Event
 from soporte_common.logging import get_logger
 from soporte_common.redis_client import connect_redis
 from soporte_common.tokens import SessionGuard
@@ -34,9 +35,6 @@ log = get_logger(__name__)
 engineio_aiohttp.WebSocketResponse = functools.partial(
     engineio_aiohttp.WebSocketResponse, compress=False
 )
-
-SESSION_ENDED_EVENT = "sesion_terminada"
-RESYNC_EVENT = "sincronizar"
 
 
 class OrjsonForSocketIO:
@@ -73,14 +71,14 @@ def create_app(
     redis = connect_redis(settings.redis_url, retries=0)  # a timed-out accept may have landed
 
     async def end_session(sid: str, reason: str) -> None:
-        await sio.emit(SESSION_ENDED_EVENT, {"motivo": reason}, to=sid, ignore_queue=True)
+        await sio.emit(Event.SESSION_ENDED.value, {"motivo": reason}, to=sid, ignore_queue=True)
         await sio.disconnect(sid, ignore_queue=True)
 
     async def resync() -> None:
         # Emits published while we were unsubscribed are lost for our sockets: have every
         # client fetch what came after the last id it saw; and re-check revocations.
         log.warning("resubscribed; asking local clients to catch up", sockets=len(sessions))
-        await sio.emit(RESYNC_EVENT, {}, ignore_queue=True)
+        await sio.emit(Event.RESYNC.value, {}, ignore_queue=True)
         await sessions.drop_revoked(redis)
 
     sessions = Sessions(end_session)

@@ -24,8 +24,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 
 from soporte_common import keys
+from soporte_common.contract import ADMINS_ROOM, SUPPORT_TEAM, Event, RejectCode, user_room
 from soporte_common.messages import (
-    SUPPORT_TEAM,
     MessageRejectedError,
     SendRequest,
     StreamEntry,
@@ -34,8 +34,6 @@ from soporte_common.messages import (
 )
 from soporte_common.tokens import Claims
 
-RECEIVED_EVENT = "mensaje_recibido"
-ADMINS_ROOM = "admins"
 STREAM_HOST_ID = "stream"  # not any replica's host_id: every replica handles the emit
 
 # KEYS: 1 stream, 2 sender's rate counter, 3 user directory, 4 client id key
@@ -68,8 +66,8 @@ def rooms_for(sender: Claims, para: str) -> list[str]:
     skipped: it has the acknowledgement); a socket in several of these rooms still receives
     the message once (python-socketio merges room lists)."""
     if sender.rol == "admin":
-        return [f"user:{para}", ADMINS_ROOM]
-    return [f"user:{para}", ADMINS_ROOM, f"user:{sender.user}"]
+        return [user_room(para), ADMINS_ROOM]
+    return [user_room(para), ADMINS_ROOM, user_room(sender.user)]
 
 
 def emit_payload(
@@ -79,7 +77,7 @@ def emit_payload(
     encoded = orjson.dumps(
         {
             "method": "emit",
-            "event": RECEIVED_EVENT,
+            "event": Event.MESSAGE_RECEIVED.value,
             "data": [message],
             "binary": False,
             "namespace": "/",
@@ -176,9 +174,9 @@ class MessageBus:
     ) -> Accepted:
         """Append and publish, or raise MessageRejectedError (RedisError if Redis fails)."""
         if sender.rol == "user" and request.para != SUPPORT_TEAM:
-            raise MessageRejectedError("no_permitido")
+            raise MessageRejectedError(RejectCode.NOT_ALLOWED)
         if sender.rol == "admin" and request.para == SUPPORT_TEAM:
-            raise MessageRejectedError("destinatario")
+            raise MessageRejectedError(RejectCode.RECIPIENT)
         fecha = now_iso()
         entry = StreamEntry(
             de=sender.user,
@@ -224,7 +222,7 @@ class MessageBus:
             first_id, _, first_fecha = result[1].decode().partition(" ")
             return Accepted(id=first_id, fecha=first_fecha)
         if outcome == "destinatario":
-            raise MessageRejectedError("destinatario")
+            raise MessageRejectedError(RejectCode.RECIPIENT)
         if outcome == "ritmo":
-            raise MessageRejectedError("ritmo")
+            raise MessageRejectedError(RejectCode.RATE)
         raise RuntimeError(f"unexpected outcome from the accept script: {outcome!r}")

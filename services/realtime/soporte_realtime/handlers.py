@@ -11,20 +11,16 @@ from typing import Any, NoReturn
 import socketio
 from redis.exceptions import RedisError
 
+from soporte_common.contract import ADMINS_ROOM, ConnectRefusal, RejectCode, user_room
 from soporte_common.logging import get_logger
 from soporte_common.messages import MessageRejectedError, parse_send_request
 from soporte_common.tokens import COOKIE_NAME, InvalidTokenError, SessionGuard
 from soporte_realtime import metrics
-from soporte_realtime.bus import ADMINS_ROOM, MessageBus
+from soporte_realtime.bus import MessageBus
 from soporte_realtime.sessions import Sessions
 
 log = get_logger(__name__)
 
-# The original's refusal texts, exactly (clients match on them).
-NO_COOKIES = "No autenticado"
-NO_TOKEN = "Token no proporcionado"
-BAD_TOKEN = "Token inválido"
-UNAVAILABLE = "Servicio no disponible; reintentando"
 REFUSED_LINGER_SECONDS = 1.0
 
 
@@ -38,15 +34,15 @@ def handshake_token(environ: dict[str, Any], auth: object) -> str:
         return str(auth["token"])
     header = environ.get("HTTP_COOKIE")
     if not header:
-        raise HandshakeRefusedError(NO_COOKIES)
+        raise HandshakeRefusedError(ConnectRefusal.NO_COOKIES)
     cookies = SimpleCookie()
     try:
         cookies.load(header)
     except CookieError:
-        raise HandshakeRefusedError(NO_TOKEN) from None
+        raise HandshakeRefusedError(ConnectRefusal.NO_TOKEN) from None
     morsel = cookies.get(COOKIE_NAME)
     if morsel is None or not morsel.value:
-        raise HandshakeRefusedError(NO_TOKEN)
+        raise HandshakeRefusedError(ConnectRefusal.NO_TOKEN)
     return morsel.value
 
 
@@ -67,10 +63,10 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         except HandshakeRefusedError as exc:
             self._refuse(sid, str(exc), reason=str(exc))
         except InvalidTokenError:
-            self._refuse(sid, BAD_TOKEN, reason=BAD_TOKEN)
+            self._refuse(sid, ConnectRefusal.BAD_TOKEN, reason=ConnectRefusal.BAD_TOKEN)
         except RedisError:
-            self._refuse(sid, UNAVAILABLE, reason="redis")
-        await self.enter_room(sid, f"user:{claims.user}")
+            self._refuse(sid, ConnectRefusal.UNAVAILABLE, reason="redis")
+        await self.enter_room(sid, user_room(claims.user))
         if claims.rol == "admin":
             await self.enter_room(sid, ADMINS_ROOM)
         self.sessions.add(sid, claims)
@@ -105,7 +101,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         claims = self.sessions.get(sid)
         try:
             if claims is None:  # the session ended while this event was in flight
-                raise MessageRejectedError("no_permitido")
+                raise MessageRejectedError(RejectCode.NOT_ALLOWED)
             request = parse_send_request(data, max_length=self.max_message_length)
             accepted = await self.bus.accept(claims, request, sid=sid)
         except MessageRejectedError as exc:
@@ -114,7 +110,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         except Exception:
             log.exception("message not accepted", usuario=claims.user if claims else None)
             metrics.REFUSED.labels("no_disponible").inc()
-            return MessageRejectedError("no_disponible").ack()
+            return MessageRejectedError(RejectCode.UNAVAILABLE).ack()
         metrics.ACCEPTED.inc()
         metrics.ACCEPT_LATENCY.observe(time.perf_counter() - started)
         log.debug("message accepted", message_id=accepted.id, de=claims.user, para=request.para)

@@ -25,9 +25,9 @@ from engineio import exceptions as engineio_exceptions
 from engineio import packet as eio_packet
 from socketio import packet as socketio_packet
 
+from soporte_common.contract import Event
 from soporte_common.logging import get_logger
 from soporte_realtime import metrics
-from soporte_realtime.bus import RECEIVED_EVENT
 
 log = get_logger(__name__)
 
@@ -42,7 +42,7 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
 
     async def _handle_emit(self, message: dict[str, Any]) -> None:
         if (
-            message.get("event") != RECEIVED_EVENT
+            message.get("event") != Event.MESSAGE_RECEIVED
             or message.get("callback")
             or message.get("binary")
         ):
@@ -50,7 +50,9 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
             return
         namespace = message.get("namespace") or "/"
         pkt = self.server.packet_class(
-            socketio_packet.EVENT, namespace=namespace, data=[RECEIVED_EVENT, *message["data"]]
+            socketio_packet.EVENT,
+            namespace=namespace,
+            data=[Event.MESSAGE_RECEIVED.value, *message["data"]],
         )
         encoded = pkt.encode()  # once for every recipient
         frames = [

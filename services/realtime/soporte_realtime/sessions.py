@@ -14,6 +14,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from soporte_common import keys
+from soporte_common.contract import SessionEndReason
 from soporte_common.logging import get_logger
 from soporte_common.tokens import Claims
 
@@ -44,7 +45,9 @@ class Sessions:
 
     def add(self, sid: str, claims: Claims) -> None:
         delay = max(0.0, claims.exp - time.time())
-        handle = asyncio.get_running_loop().call_later(delay, self._end, sid, "expirada")
+        handle = asyncio.get_running_loop().call_later(
+            delay, self._end, sid, SessionEndReason.EXPIRED
+        )
         self._by_sid[sid] = Session(claims, handle)
         self._sids_by_jti[claims.jti].add(sid)
 
@@ -60,7 +63,7 @@ class Sessions:
 
     def revoke(self, jti: str) -> None:
         for sid in list(self._sids_by_jti.get(jti, ())):
-            self._end(sid, "cerrada")
+            self._end(sid, SessionEndReason.CLOSED)
 
     def _end(self, sid: str, reason: str) -> None:
         task = asyncio.create_task(self._end_session(sid, reason))

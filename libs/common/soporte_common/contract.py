@@ -1,0 +1,136 @@
+"""The contract's words, one table each: every Socket.IO event, room, handshake refusal,
+acknowledgement refusal and HTTP error text that clients match on.
+
+Services read them from here; the browser receives the same tables as an ES module
+(`/static/js/contract.js`, rendered from `browser_tables()` by the frontend), so changing a
+text is one edit here. docs/contract.md describes what each one means.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+
+class Event(StrEnum):
+    """Socket.IO event names (Spanish on the wire, as in the original)."""
+
+    # client → server
+    SEND_MESSAGE = "mensaje_privado"
+    # server → client
+    MESSAGE_RECEIVED = "mensaje_recibido"
+    RESYNC = "sincronizar"
+    SESSION_ENDED = "sesion_terminada"
+
+
+# Every socket joins its user's room; agents also join ADMINS_ROOM.
+ADMINS_ROOM: Final = "admins"
+USER_ROOM_PREFIX: Final = "user:"
+
+
+def user_room(usuario: str) -> str:
+    return f"{USER_ROOM_PREFIX}{usuario}"
+
+
+# What a customer writes to: the support team as a whole (as in the original).
+SUPPORT_TEAM: Final = "admin"
+
+
+class ConnectRefusal(StrEnum):
+    """`connect_error` messages: the original's texts, exactly."""
+
+    NO_COOKIES = "No autenticado"
+    NO_TOKEN = "Token no proporcionado"
+    BAD_TOKEN = "Token inválido"
+    UNAVAILABLE = "Servicio no disponible; reintentando"
+
+
+class SessionEndReason(StrEnum):
+    """`sesion_terminada {motivo}`."""
+
+    CLOSED = "cerrada"
+    EXPIRED = "expirada"
+
+
+class RejectCode(StrEnum):
+    """`codigo` of a refused event's acknowledgement `{ok: false, error, codigo}`."""
+
+    INVALID = "invalido"
+    EMPTY = "vacio"
+    TOO_LONG = "demasiado_largo"
+    CHARACTERS = "caracteres"
+    RECIPIENT = "destinatario"
+    NOT_ALLOWED = "no_permitido"
+    RATE = "ritmo"
+    UNAVAILABLE = "no_disponible"
+
+
+# `{max}` is replaced by the configured limit.
+REJECT_TEXTS: Final[dict[RejectCode, str]] = {
+    RejectCode.INVALID: "Mensaje inválido: se esperaba {para, mensaje} con texto",
+    RejectCode.EMPTY: "El mensaje está vacío",
+    RejectCode.TOO_LONG: "El mensaje supera el máximo de {max} caracteres",
+    RejectCode.CHARACTERS: "El mensaje contiene caracteres no permitidos",
+    RejectCode.RECIPIENT: "Destinatario desconocido",
+    RejectCode.NOT_ALLOWED: "Solo puedes escribir al equipo de soporte",
+    RejectCode.RATE: "Estás enviando demasiados mensajes; espera unos segundos",
+    RejectCode.UNAVAILABLE: "No se pudo guardar el mensaje; inténtalo de nuevo",
+}
+
+
+class ErrorCode(StrEnum):
+    """`codigo` of an HTTP error body `{error, codigo}` (every service, every status)."""
+
+    NOT_AUTHENTICATED = "no_autenticado"
+    INVALID_TOKEN = "token_invalido"
+    ADMINS_ONLY = "solo_administradores"
+    FORBIDDEN = "prohibido"
+    BAD_CREDENTIALS = "credenciales"
+    USER_EXISTS = "usuario_existe"
+    TOO_MANY_ATTEMPTS = "demasiados_intentos"
+    INVALID_DATA = "datos_invalidos"
+    BAD_REQUEST = "peticion_invalida"
+    NOT_FOUND = "no_encontrado"
+    METHOD_NOT_ALLOWED = "metodo_no_permitido"
+    TOO_LARGE = "demasiado_grande"
+    UNAVAILABLE = "no_disponible"
+    HISTORY_BEHIND = "historial_atrasado"
+    INTERNAL = "error_interno"
+
+
+ERROR_TEXTS: Final[dict[ErrorCode, str]] = {
+    ErrorCode.NOT_AUTHENTICATED: "No autenticado",
+    ErrorCode.INVALID_TOKEN: "Token inválido",
+    ErrorCode.ADMINS_ONLY: "Solo administradores",
+    ErrorCode.FORBIDDEN: "No tienes permiso para esto",
+    ErrorCode.BAD_CREDENTIALS: "Usuario o contraseña incorrectos",
+    ErrorCode.USER_EXISTS: "Ese usuario ya existe",
+    ErrorCode.TOO_MANY_ATTEMPTS: "Demasiados intentos fallidos; espera unos minutos",
+    ErrorCode.INVALID_DATA: "Datos inválidos",
+    ErrorCode.BAD_REQUEST: "Petición inválida",
+    ErrorCode.NOT_FOUND: "No encontrado",
+    ErrorCode.METHOD_NOT_ALLOWED: "Método no permitido",
+    ErrorCode.TOO_LARGE: "La petición es demasiado grande",
+    ErrorCode.UNAVAILABLE: "Servicio no disponible; inténtalo de nuevo",
+    ErrorCode.HISTORY_BEHIND: "El historial se está poniendo al día; inténtalo en unos segundos",
+    ErrorCode.INTERNAL: "Error interno; inténtalo de nuevo",
+}
+
+
+def reject_text(code: RejectCode, *, max_length: int) -> str:
+    return REJECT_TEXTS[code].replace("{max}", str(max_length))
+
+
+def browser_tables() -> dict[str, object]:
+    """The tables the browser needs, as JSON-ready data (served as an ES module)."""
+    return {
+        "EVENTS": {e.name: e.value for e in Event},
+        "ROOMS": {"ADMINS": ADMINS_ROOM, "USER_PREFIX": USER_ROOM_PREFIX},
+        "SUPPORT_TEAM": SUPPORT_TEAM,
+        "CONNECT_REFUSALS": {r.name: r.value for r in ConnectRefusal},
+        "SESSION_END_REASONS": {r.name: r.value for r in SessionEndReason},
+        "REJECT_CODES": {c.name: c.value for c in RejectCode},
+        "REJECT_TEXTS": {c.value: t for c, t in REJECT_TEXTS.items()},
+        "ERROR_CODES": {c.name: c.value for c in ErrorCode},
+        "ERROR_TEXTS": {c.value: t for c, t in ERROR_TEXTS.items()},
+    }
