@@ -23,6 +23,12 @@ class Event(StrEnum):
     SESSION_ENDED = "sesion_terminada"
 
 
+class EntryType(StrEnum):
+    """`tipo` of an entry in a conversation's log (the stream, the history API)."""
+
+    MESSAGE = "mensaje"
+
+
 # Every socket joins its user's room; agents also join ADMINS_ROOM.
 ADMINS_ROOM: Final = "admins"
 USER_ROOM_PREFIX: Final = "user:"
@@ -125,6 +131,7 @@ def browser_tables() -> dict[str, object]:
     """The tables the browser needs, as JSON-ready data (served as an ES module)."""
     return {
         "EVENTS": {e.name: e.value for e in Event},
+        "ENTRY_TYPES": {t.name: t.value for t in EntryType},
         "ROOMS": {"ADMINS": ADMINS_ROOM, "USER_PREFIX": USER_ROOM_PREFIX},
         "SUPPORT_TEAM": SUPPORT_TEAM,
         "CONNECT_REFUSALS": {r.name: r.value for r in ConnectRefusal},

@@ -10,10 +10,11 @@ the column is ordering by acceptance.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Literal
 
 from pydantic import BaseModel
 
-from soporte_common.contract import RejectCode, reject_text
+from soporte_common.contract import EntryType, RejectCode, reject_text
 from soporte_common.text import has_forbidden_text_chars, is_valid_username
 
 DEFAULT_MAX_MESSAGE_LENGTH = 4000
@@ -72,8 +73,10 @@ class Message(BaseModel):
 
 
 class StreamEntry(BaseModel):
-    """The fields of a `mensajes` stream entry (the id is the entry's own id)."""
+    """The fields of a `mensajes` stream entry (the id is the entry's own id). Entries
+    written before `tipo` existed have none: they are messages."""
 
+    tipo: Literal[EntryType.MESSAGE] = EntryType.MESSAGE
     de: str
     nombre: str  # the sender's display name, for the agents' conversation list
     para: str
@@ -84,7 +87,7 @@ class StreamEntry(BaseModel):
     def fields(self) -> list[str]:
         """Flattened field/value pairs, in the order XADD takes them."""
         out: list[str] = []
-        for name, value in self.model_dump().items():
+        for name, value in self.model_dump(mode="json").items():
             out += [name, value]
         return out
 

@@ -96,3 +96,16 @@ def test_stream_entry_round_trips_through_redis_fields() -> None:
     pairs = entry.fields()
     raw = {pairs[i].encode(): pairs[i + 1].encode() for i in range(0, len(pairs), 2)}
     assert StreamEntry.from_redis(raw) == entry
+    assert raw[b"tipo"] == b"mensaje"
+
+
+def test_an_entry_written_before_tipo_existed_is_a_message() -> None:
+    raw = {
+        b"de": b"ana",
+        b"nombre": b"Ana",
+        b"para": b"admin",
+        b"conversacion": b"ana",
+        b"mensaje": b"hola",
+        b"fecha": b"2026-11-26T10:00:00.000Z",
+    }
+    assert StreamEntry.from_redis(raw).tipo == "mensaje"
