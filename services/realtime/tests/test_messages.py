@@ -62,6 +62,7 @@ async def test_a_customer_message_reaches_every_agent_and_the_senders_tabs_once(
         (
             ack["id"],
             {
+                "tipo": "mensaje",
                 "de": "ana",
                 "nombre": "Ana",
                 "para": "admin",
