@@ -5,32 +5,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from typing import TypedDict
 
-import asyncpg
 from fastapi import FastAPI, Request
-from redis.asyncio import Redis
 
 from soporte_common.database import create_pool
 from soporte_common.redis_client import connect_redis
 from soporte_common.tokens import SessionGuard
 from soporte_common.web import install_common, postgres_ready, redis_ready
-from soporte_history.consumer import StreamConsumer, stream_status
-from soporte_history.routes import router
+from soporte_history.consumer import StreamConsumer
+from soporte_history.deps import State, app_state
+from soporte_history.routes import internal, router
 from soporte_history.settings import HistorySettings
 
 
-class State(TypedDict):
-    settings: HistorySettings
-    db: asyncpg.Pool
-    redis: Redis
-    guard: SessionGuard
-    consumer_task: asyncio.Task[None]
-
-
 async def consumer_alive(request: Request) -> None:
-    task: asyncio.Task[None] = request.state.consumer_task
-    if task.done():
+    if app_state(request)["consumer_task"].done():
         raise RuntimeError("the stream consumer stopped")
 
 
@@ -88,20 +77,6 @@ def create_app(settings: HistorySettings | None = None, *, port: int = 8083) -> 
         app,
         readiness={"redis": redis_ready, "postgres": postgres_ready, "consumer": consumer_alive},
     )
-
-    @app.get("/stream", include_in_schema=False)
-    async def stream(request: Request) -> dict[str, object]:
-        """The persistence backlog as numbers (operators, tests): internal port only."""
-        status = await stream_status(request.state.redis)
-        return {
-            "length": status.length,
-            "pending": status.pending,
-            "last_generated": status.last_generated,
-            "last_delivered": status.last_delivered,
-            "oldest_pending": status.oldest_pending,
-            # The shape the load harness (bench/harness) reads as "messages not yet stored".
-            "counters": {"insertsPending": status.length},
-        }
-
     app.include_router(router)
+    app.include_router(internal)
     return app

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
 from soporte_common.messages import BIGINT_MAX, Message, db_id_to_stream
+from soporte_history.schemas import ConversationList, ConversationSummary, MessagePage
 
 
 def like_escape(text: str) -> str:
@@ -17,20 +17,6 @@ def like_escape(text: str) -> str:
 
 def iso(value: datetime) -> str:
     return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass(frozen=True)
-class Page:
-    mensajes: list[Message]
-    hay_anteriores: bool
-    hay_siguientes: bool
-
-    def body(self) -> dict[str, object]:
-        return {
-            "mensajes": [m.model_dump() for m in self.mensajes],
-            "hay_anteriores": self.hay_anteriores,
-            "hay_siguientes": self.hay_siguientes,
-        }
 
 
 def _message(row: asyncpg.Record) -> Message:
@@ -48,7 +34,7 @@ _COLUMNS = "id, de_usuario, para_usuario, mensaje, fecha"
 
 async def conversation_page(
     db: asyncpg.Pool, conversacion: str, *, limit: int, before: int | None, after: int | None
-) -> Page:
+) -> MessagePage:
     """Oldest first. Default: the newest `limit`. `before`: the page older than that id.
     `after`: what came after that id (catch-up), oldest first, `limit` at a time."""
     if after is not None:
@@ -60,7 +46,9 @@ async def conversation_page(
             limit + 1,
         )
         more = len(rows) > limit
-        return Page([_message(r) for r in rows[:limit]], hay_anteriores=True, hay_siguientes=more)
+        return MessagePage(
+            mensajes=[_message(r) for r in rows[:limit]], hay_anteriores=True, hay_siguientes=more
+        )
     rows = await db.fetch(
         f"SELECT {_COLUMNS} FROM mensajes WHERE conversacion = $1 AND id < $2 "  # noqa: S608
         "ORDER BY id DESC LIMIT $3",
@@ -69,8 +57,8 @@ async def conversation_page(
         limit + 1,
     )
     more = len(rows) > limit
-    return Page(
-        [_message(r) for r in reversed(rows[:limit])],
+    return MessagePage(
+        mensajes=[_message(r) for r in reversed(rows[:limit])],
         hay_anteriores=more,
         hay_siguientes=before is not None,
     )
@@ -78,7 +66,7 @@ async def conversation_page(
 
 async def conversation_list(
     db: asyncpg.Pool, lector: str, *, limit: int, before: int | None, prefix: str | None
-) -> tuple[list[dict[str, object]], bool]:
+) -> ConversationList:
     """Customers with messages, newest activity first, with last message and unread count
     (messages from the customer after what `lector` has read)."""
     rows = await db.fetch(
@@ -100,18 +88,18 @@ async def conversation_list(
         limit + 1,
     )
     items = [
-        {
-            "usuario": r["usuario"],
-            "nombre": r["nombre"] or r["usuario"],
-            "ultimo_id": db_id_to_stream(r["ultimo_id"]),
-            "ultimo_de": r["ultimo_de"],
-            "ultimo_mensaje": r["ultimo_mensaje"],
-            "fecha": iso(r["ultima_fecha"]),
-            "no_leidos": r["no_leidos"],
-        }
+        ConversationSummary(
+            usuario=r["usuario"],
+            nombre=r["nombre"] or r["usuario"],
+            ultimo_id=db_id_to_stream(r["ultimo_id"]),
+            ultimo_de=r["ultimo_de"],
+            ultimo_mensaje=r["ultimo_mensaje"],
+            fecha=iso(r["ultima_fecha"]),
+            no_leidos=r["no_leidos"],
+        )
         for r in rows[:limit]
     ]
-    return items, len(rows) > limit
+    return ConversationList(conversaciones=items, hay_mas=len(rows) > limit)
 
 
 async def mark_read(db: asyncpg.Pool, lector: str, conversacion: str, hasta: int) -> None:

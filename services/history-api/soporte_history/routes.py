@@ -1,22 +1,32 @@
-"""The history endpoints of the contract (cookie-authenticated JSON)."""
+"""The history endpoints of the contract (cookie-authenticated JSON), and the internal
+backlog route. What each route needs comes from soporte_history.deps; what it answers is a
+model of soporte_history.schemas."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-import asyncpg
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel
 
 from soporte_common.contract import ErrorCode
 from soporte_common.messages import stream_id_to_db
 from soporte_common.text import USERNAME_PATTERN
-from soporte_common.web import ApiError, CurrentAdmin, CurrentUser
+from soporte_common.web import ApiError
 from soporte_history import queries
-from soporte_history.consumer import wait_until_settled
-from soporte_history.settings import HistorySettings
+from soporte_history.deps import CurrentAdmin, CurrentUser, DbDep, RedisDep, SettledDbDep
+from soporte_history.schemas import (
+    ConversationList,
+    MessagePage,
+    ReadMark,
+    StreamBacklog,
+    error_responses,
+)
+from soporte_history.stream_status import stream_status
 
 router = APIRouter(prefix="/api")
+# Not routed by the gateway: the service's own port only.
+internal = APIRouter(include_in_schema=False)
 
 PAGE_DEFAULT = 50
 PAGE_MAX = 200
@@ -35,19 +45,6 @@ def _key(value: str, name: str) -> int:
 
 def _id(value: str | None, name: str) -> int | None:
     return _key(value, name) if value is not None else None
-
-
-async def settled_db(request: Request) -> asyncpg.Pool:
-    """The pool, once everything accepted before this request is stored: a client that
-    reads history right after (re)connecting its socket misses nothing in between."""
-    settings: HistorySettings = request.state.settings
-    if not await wait_until_settled(request.state.redis, settings.settle_timeout_seconds):
-        raise ApiError(503, ErrorCode.HISTORY_BEHIND, headers={"Retry-After": "2"})
-    db: asyncpg.Pool = request.state.db
-    return db
-
-
-SettledDb = Annotated[asyncpg.Pool, Depends(settled_db)]
 
 
 class PageQuery(BaseModel):
@@ -69,60 +66,52 @@ def page_query(
 Paging = Annotated[PageQuery, Depends(page_query)]
 
 
-async def _page(db: asyncpg.Pool, conversacion: str, paging: PageQuery) -> dict[str, object]:
-    page = await queries.conversation_page(
-        db,
-        conversacion,
-        limit=paging.limit,
-        before=paging.before,
-        after=paging.after,
-    )
-    return page.body()
-
-
-@router.get("/mensajes/mios")
-async def own_conversation(claims: CurrentUser, paging: Paging, db: SettledDb) -> dict[str, object]:
+@router.get("/mensajes/mios", responses=error_responses(400, 401, 422, 503))
+async def own_conversation(claims: CurrentUser, paging: Paging, db: SettledDbDep) -> MessagePage:
     """The caller's conversation with support, oldest first."""
-    return await _page(db, claims.user, paging)
+    return await queries.conversation_page(
+        db, claims.user, limit=paging.limit, before=paging.before, after=paging.after
+    )
 
 
-@router.get("/mensajes")
+@router.get("/mensajes", responses=error_responses(400, 401, 403, 422, 503))
 async def customer_conversation(
     _: CurrentAdmin,
     con: Annotated[str, Query(pattern=USERNAME_PATTERN)],
     paging: Paging,
-    db: SettledDb,
-) -> dict[str, object]:
+    db: SettledDbDep,
+) -> MessagePage:
     """Agents only: one customer's conversation, oldest first."""
-    return await _page(db, con, paging)
+    return await queries.conversation_page(
+        db, con, limit=paging.limit, before=paging.before, after=paging.after
+    )
 
 
-@router.get("/usuarios-conversaciones")
+@router.get("/usuarios-conversaciones", responses=error_responses(401, 403, 422, 503))
 async def conversation_list(
     claims: CurrentAdmin,
-    db: SettledDb,
+    db: SettledDbDep,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
     before: Annotated[str | None, MessageIdParam] = None,
     q: Annotated[str | None, Query(max_length=64)] = None,
-) -> dict[str, object]:
+) -> ConversationList:
     """Agents only: customers with messages, newest activity first, with unread counts."""
-    items, more = await queries.conversation_list(
+    return await queries.conversation_list(
         db,
         claims.user,
         limit=limit,
         before=_id(before, "before"),
         prefix=queries.like_escape(q) if q else None,
     )
-    return {"conversaciones": items, "hay_mas": more}
 
 
-class ReadMark(BaseModel):
-    hasta: str
-    con: str | None = None
-
-
-@router.post("/mensajes/leidos", status_code=status.HTTP_204_NO_CONTENT)
-async def mark_read(body: ReadMark, claims: CurrentUser, request: Request) -> Response:
+@router.post(
+    "/mensajes/leidos",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=error_responses(401, 403, 422, 503),
+)
+async def mark_read(body: ReadMark, claims: CurrentUser, db: DbDep) -> None:
     """Remember that the caller has read a conversation up to `hasta` (for unread counts)."""
     hasta = _key(body.hasta, "hasta")
     if claims.rol == "admin":
@@ -133,5 +122,18 @@ async def mark_read(body: ReadMark, claims: CurrentUser, request: Request) -> Re
         raise ApiError(403, ErrorCode.FORBIDDEN, "Solo puedes marcar tu propia conversación")
     else:
         conversacion = claims.user
-    await queries.mark_read(request.state.db, claims.user, conversacion, hasta)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    await queries.mark_read(db, claims.user, conversacion, hasta)
+
+
+@internal.get("/stream")
+async def stream(redis: RedisDep) -> StreamBacklog:
+    """The persistence backlog as numbers (operators, tests)."""
+    backlog = await stream_status(redis)
+    return StreamBacklog(
+        length=backlog.length,
+        pending=backlog.pending,
+        last_generated=backlog.last_generated,
+        last_delivered=backlog.last_delivered,
+        oldest_pending=backlog.oldest_pending,
+        counters={"insertsPending": backlog.length},
+    )

@@ -3,15 +3,14 @@ pending, what trimming keeps, where bad entries go."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import asyncpg
 import pytest
 from redis.asyncio import Redis
 
 from soporte_common import keys
-from soporte_common.messages import StreamEntry, stream_id_to_db
-from soporte_history.consumer import RawEntry, StoredRow, wait_until_settled
+from soporte_common.messages import stream_id_to_db
+from soporte_history.projections import RawEntry, parse_entries, store
+from soporte_history.stream_status import wait_until_settled
 from soporte_stack.testing import eventually
 
 from .conftest import (
@@ -87,13 +86,9 @@ async def test_a_consumer_that_died_between_insert_and_ack_leaves_no_duplicate(
     doomed = make_consumer("history-1")
     entries = await deliver(redis, doomed.name)
     # The insert commits, then the process dies before XACK.
-    await doomed._insert(
-        [
-            StoredRow(stream_id_to_db(i.decode()), e, datetime.fromisoformat(e.fecha))
-            for i, f in entries
-            for e in [StreamEntry.from_redis(f)]
-        ]
-    )
+    batch, rejected = parse_entries(entries)
+    assert rejected == []
+    await store(db, batch)
     del doomed
     assert await stored_ids(db) == ids
     assert await pending_of(redis, "history-1") == ids
@@ -325,3 +320,22 @@ async def test_an_entry_deleted_while_pending_does_not_wedge_the_consumer(
     assert await stored_ids(db) == [ids[0], ids[2], mine, later]
     assert await dead_letters(redis) == []  # nothing was malformed: there was nothing left
     assert await wait_until_settled(redis, timeout=2) is True
+
+
+async def test_entries_are_stored_by_their_type_and_an_unknown_type_is_dead_lettered(
+    redis: Redis, db: asyncpg.Pool, make_consumer: MakeConsumer
+) -> None:
+    typed = await say(redis, "ana", "con tipo")
+    untyped_fields = {k: v for k, v in entry("ana", "sin tipo").model_dump().items() if k != "tipo"}
+    untyped = (await redis.xadd(keys.STREAM, untyped_fields)).decode()
+    unknown = (
+        await redis.xadd(keys.STREAM, {**entry("ana", "una nota").model_dump(), "tipo": "nota"})
+    ).decode()
+    last = await say(redis, "ana", "después")
+    consumer = make_consumer()
+    await consumer.process(await deliver(redis, consumer.name))
+
+    assert await stored_ids(db) == [typed, untyped, last]
+    letters = await dead_letters(redis)
+    assert [(d["id"], d["tipo"], d["mensaje"]) for d in letters] == [(unknown, "nota", "una nota")]
+    assert await pending_count(redis) == 0

@@ -7,10 +7,14 @@ from datetime import UTC, datetime
 import pytest
 from fastapi import HTTPException
 
+from soporte_common.contract import EntryType
 from soporte_common.messages import Message, StreamEntry
-from soporte_history.consumer import StreamStatus, _id_key, is_settled, parse_entries
-from soporte_history.queries import Page, iso, like_escape
+from soporte_history.projections import PROJECTIONS, parse_entries
+from soporte_history.queries import iso, like_escape
 from soporte_history.routes import PageQuery, _key, page_query
+from soporte_history.schemas import MessagePage
+from soporte_history.storage import MessageRow, insert_messages
+from soporte_history.stream_status import StreamStatus, entry_id_key, is_settled
 
 ENTRY = StreamEntry(
     de="ana",
@@ -20,6 +24,7 @@ ENTRY = StreamEntry(
     mensaje="hola",
     fecha="2026-11-26T10:00:00.123Z",
 )
+ENTRY_FECHA = datetime(2026, 11, 26, 10, 0, 0, 123000, tzinfo=UTC)
 
 
 def raw(entry: StreamEntry = ENTRY, **override: str | bytes) -> dict[bytes, bytes]:
@@ -38,10 +43,15 @@ def status(last_delivered: str, oldest_pending: str | None) -> StreamStatus:
 
 
 def test_stream_ids_order_numerically_not_as_text() -> None:
-    assert _id_key("10-0") > _id_key("9-99")
-    assert _id_key("5-10") > _id_key("5-9")
-    assert _id_key("7") == (7, 0)
-    assert sorted(["10-0", "9-99", "9-100", "0-0"], key=_id_key) == ["0-0", "9-99", "9-100", "10-0"]
+    assert entry_id_key("10-0") > entry_id_key("9-99")
+    assert entry_id_key("5-10") > entry_id_key("5-9")
+    assert entry_id_key("7") == (7, 0)
+    assert sorted(["10-0", "9-99", "9-100", "0-0"], key=entry_id_key) == [
+        "0-0",
+        "9-99",
+        "9-100",
+        "10-0",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -63,9 +73,9 @@ def test_settled_means_delivered_up_to_the_target_and_none_of_it_pending(
 
 
 def test_well_formed_entries_become_rows_keyed_by_their_folded_id() -> None:
-    rows, rejected = parse_entries([(b"1764120000000-3", raw())])
+    batch, rejected = parse_entries([(b"1764120000000-3", raw())])
     assert rejected == []
-    [row] = rows
+    [row] = [item.row for item in batch]
     assert row.id == 1_764_120_000_000_000_003
     assert row.entry == ENTRY
     assert row.fecha == datetime(2026, 11, 26, 10, 0, 0, 123000, tzinfo=UTC)
@@ -81,20 +91,58 @@ def test_well_formed_entries_become_rows_keyed_by_their_folded_id() -> None:
     ids=["missing-fields", "bad-fecha", "not-utf8"],
 )
 def test_malformed_entries_are_rejected_whole(fields: dict[bytes, bytes]) -> None:
-    rows, rejected = parse_entries([(b"1-0", raw()), (b"2-0", fields), (b"3-0", raw())])
-    assert [r.id for r in rows] == [1_000_000, 3_000_000]
+    batch, rejected = parse_entries([(b"1-0", raw()), (b"2-0", fields), (b"3-0", raw())])
+    assert [item.row.id for item in batch] == [1_000_000, 3_000_000]
     assert rejected == [(b"2-0", fields)]
 
 
 def test_an_id_that_does_not_fold_into_the_key_is_rejected() -> None:
-    rows, rejected = parse_entries([(b"5-1000000", raw())])
-    assert rows == []
+    batch, rejected = parse_entries([(b"5-1000000", raw())])
+    assert batch == []
     assert rejected == [(b"5-1000000", raw())]
 
 
 def test_entries_deleted_while_pending_are_neither_stored_nor_dead_lettered() -> None:
     # Redis 6.2: XREADGROUP re-reads them with no fields, XAUTOCLAIM without even the id.
     assert parse_entries([(b"1-0", {}), (None, None), (b"2-0", None)]) == ([], [])
+
+
+def without(fields: dict[bytes, bytes], name: bytes) -> dict[bytes, bytes]:
+    return {k: v for k, v in fields.items() if k != name}
+
+
+def test_an_entry_without_tipo_is_projected_as_a_message() -> None:
+    # Written before entries carried `tipo` (still pending in a stream after an upgrade).
+    fields = without(raw(), b"tipo")
+    batch, rejected = parse_entries([(b"1764120000000-3", fields)])
+    assert rejected == []
+    [item] = batch
+    assert item.tipo is EntryType.MESSAGE
+    assert item.row == MessageRow(1_764_120_000_000_000_003, ENTRY, ENTRY_FECHA)
+    assert item.fields == fields  # kept as read, for the dead-letter stream
+
+
+def test_a_message_entry_is_projected_by_the_message_projection() -> None:
+    batch, rejected = parse_entries([(b"7-1", raw(tipo="mensaje"))])
+    assert rejected == []
+    [item] = batch
+    assert item.tipo is EntryType.MESSAGE
+    assert item.row == MessageRow(7_000_001, ENTRY, ENTRY_FECHA)
+    assert PROJECTIONS[item.tipo].write is insert_messages
+
+
+@pytest.mark.parametrize("tipo", [b"nota-desconocida", b"", b"MENSAJE"])
+def test_an_entry_of_an_unknown_type_is_rejected_whole_and_the_rest_is_projected(
+    tipo: bytes,
+) -> None:
+    unknown = raw(tipo=tipo)
+    batch, rejected = parse_entries([(b"1-0", raw()), (b"2-0", unknown), (b"3-0", raw())])
+    assert [item.row.id for item in batch] == [1_000_000, 3_000_000]
+    assert rejected == [(b"2-0", unknown)]
+
+
+def test_every_entry_type_of_the_contract_has_a_projection() -> None:
+    assert set(PROJECTIONS) == set(EntryType)
 
 
 def test_message_shape_is_the_contracts() -> None:
@@ -121,7 +169,7 @@ def test_a_page_body_is_messages_and_two_flags() -> None:
     message = Message(
         id="1-0", de="ana", para="admin", mensaje="hola", fecha="2026-11-26T10:00:00.123Z"
     )
-    body = Page([message], hay_anteriores=True, hay_siguientes=False).body()
+    body = MessagePage(mensajes=[message], hay_anteriores=True, hay_siguientes=False).model_dump()
     assert body == {
         "mensajes": [
             {

@@ -1,0 +1,96 @@
+"""Every metric history-api exports (docs/operations.md lists them), and the only code that
+changes each: the consumer reports its batches through `record_batch`, the backlog gauges
+are set by their own refresher alone."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from datetime import datetime
+
+from prometheus_client import Counter, Gauge, Histogram
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from soporte_common.logging import get_logger
+from soporte_history.stream_status import lag_seconds, oldest_undelivered, stream_status
+
+log = get_logger(__name__)
+
+_PERSISTED = Counter("soporte_messages_persisted_total", "Messages stored in Postgres.")
+_DEAD_LETTERED = Counter(
+    "soporte_messages_dead_lettered_total", "Stream entries that could not be stored."
+)
+_PERSIST_LATENCY = Histogram(
+    "soporte_persist_latency_seconds",
+    "From acceptance by realtime to commit in Postgres.",
+    buckets=(
+        0.002,
+        0.005,
+        0.01,
+        0.015,
+        0.02,
+        0.03,
+        0.05,
+        0.075,
+        0.1,
+        0.25,
+        0.5,
+        1,
+        2.5,
+        5,
+        10,
+        30,
+        60,
+        300,
+    ),
+)
+_BATCH_SIZE = Histogram(
+    "soporte_consumer_batch_size",
+    "Entries stored per transaction.",
+    buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000),
+)
+_STREAM_LENGTH = Gauge("soporte_stream_length", "Entries in the stream (unacknowledged backlog).")
+_STREAM_PENDING = Gauge("soporte_stream_pending", "Entries delivered to a consumer, not yet acked.")
+_CONSUMER_LAG = Gauge(
+    "soporte_consumer_lag_seconds",
+    "Age of the oldest accepted message not yet stored and acknowledged (0 when caught up).",
+)
+# How often the backlog gauges are refreshed, independently of the consumer loop (which can
+# be stuck retrying a batch while Postgres is down: exactly when the backlog matters).
+GAUGE_REFRESH_SECONDS = 2.0
+
+
+def record_batch(accepted_at: Sequence[datetime], *, dead_lettered: int) -> None:
+    """A batch was committed and acknowledged: the entries stored (when realtime accepted
+    each) and how many went to the dead-letter stream instead."""
+    now = time.time()
+    for fecha in accepted_at:
+        _PERSIST_LATENCY.observe(max(0.0, now - fecha.timestamp()))
+    _PERSISTED.inc(len(accepted_at))
+    _BATCH_SIZE.observe(len(accepted_at))
+    _DEAD_LETTERED.inc(dead_lettered)
+
+
+async def refresh_backlog_gauges(redis: Redis) -> None:
+    """Stream length, pending entries and consumer lag, from two cheap round trips."""
+    try:
+        status = await stream_status(redis)
+    except ResponseError:  # no stream or group yet: nothing was ever sent
+        return
+    undelivered = await oldest_undelivered(redis, status)
+    _STREAM_LENGTH.set(status.length)
+    _STREAM_PENDING.set(status.pending)
+    _CONSUMER_LAG.set(lag_seconds(status, undelivered, time.time()))
+
+
+async def refresh_backlog_gauges_forever(redis: Redis) -> None:
+    while True:
+        try:
+            await refresh_backlog_gauges(redis)
+        except (RedisError, OSError):
+            pass  # Redis away: the gauges keep their last values; readiness says why
+        except Exception:
+            log.exception("could not refresh the stream gauges")
+        await asyncio.sleep(GAUGE_REFRESH_SECONDS)
