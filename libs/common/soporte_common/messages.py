@@ -96,11 +96,6 @@ class StreamEntry(BaseModel):
         return cls.model_validate({k.decode(): v.decode() for k, v in fields.items()})
 
 
-def conversation_of(de: str, rol: str, para: str) -> str:
-    """A conversation is named after its customer: the sender, unless an agent wrote."""
-    return para if rol == "admin" else de
-
-
 def now_iso() -> str:
     """The server timestamp messages carry: ISO 8601, UTC, millisecond precision."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

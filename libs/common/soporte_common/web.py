@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -50,6 +51,33 @@ _STATUS_CODES: dict[int, ErrorCode] = {
     422: ErrorCode.INVALID_DATA,
     503: ErrorCode.UNAVAILABLE,
 }
+
+
+class ErrorBody(BaseModel):
+    """Every error, as the OpenAPI documents describe it: a text for people, a code for
+    programs (soporte_common.contract)."""
+
+    error: str
+    codigo: ErrorCode
+
+
+class InvalidField(BaseModel):
+    campo: str
+    problema: str
+
+
+class InvalidDataBody(ErrorBody):
+    """422: which fields were wrong, and why."""
+
+    detalles: list[InvalidField]
+
+
+def error_responses(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """A route's `responses=`: each error status it can answer, with when it does."""
+    return {
+        status: {"model": InvalidDataBody if status == 422 else ErrorBody, "description": text}
+        for status, text in descriptions.items()
+    }
 
 
 def error_body(status_code: int, detail: object, code: ErrorCode | None = None) -> dict[str, str]:

@@ -3,7 +3,6 @@ import pytest
 from soporte_common.messages import (
     MessageRejectedError,
     StreamEntry,
-    conversation_of,
     db_id_to_stream,
     parse_send_request,
     stream_id_to_db,
@@ -77,11 +76,6 @@ def test_message_ids_fold_into_bigints_in_acceptance_order() -> None:
     for bad in ["", "12", "a-b", "1-2-3", "-1", "1-1000000"]:
         with pytest.raises(ValueError, match="not a message id"):
             stream_id_to_db(bad)
-
-
-def test_conversation_is_named_after_the_customer() -> None:
-    assert conversation_of("ana", "user", "admin") == "ana"
-    assert conversation_of("maria", "admin", "ana") == "ana"
 
 
 def test_stream_entry_round_trips_through_redis_fields() -> None:

@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from soporte_auth.app import create_app, ensure_account
+from soporte_auth.app import create_app
 from soporte_auth.settings import AuthSettings
 from soporte_auth.users import UserStore
 from soporte_common import database
@@ -26,11 +26,9 @@ async def _create_admin(settings: AuthSettings, usuario: str, nombre: str, passw
     db = await database.create_pool(settings.database_url.get_secret_value(), size=1)
     redis = connect_redis(settings.redis_url)
     try:
-        users = UserStore(db, redis)
-        if await users.get(usuario) is not None:
+        if not await UserStore(db, redis).ensure(usuario, nombre, "admin", password):
             print(f"soporte-auth: the account {usuario!r} already exists", file=sys.stderr)
             return 1
-        await ensure_account(users, usuario, nombre, "admin", password)
         print(f"agent account {usuario!r} created")
         return 0
     finally:

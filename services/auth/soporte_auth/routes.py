@@ -1,66 +1,34 @@
-"""The auth endpoints of the contract: register, login, logout, me."""
+"""The auth endpoints of the contract: register, login, logout, me. What each route needs
+comes from soporte_auth.deps; what it answers is a model of soporte_auth.schemas."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
-from pydantic import BaseModel, Field, field_validator
+from fastapi import APIRouter, Request, Response, status
 
+from soporte_auth.deps import Codec, Guard, Settings, Throttle, Users
 from soporte_auth.passwords import hash_password, verify_password
-from soporte_auth.settings import AuthSettings
-from soporte_auth.throttle import LoginThrottle
-from soporte_auth.users import UserStore
+from soporte_auth.schemas import Account, LoginBody, RegisterBody
 from soporte_common.contract import SUPPORT_TEAM, ErrorCode
-from soporte_common.text import USERNAME_PATTERN, clean_display_name
-from soporte_common.tokens import COOKIE_NAME, Claims, InvalidTokenError, TokenCodec
-from soporte_common.web import ApiError, CurrentUser, token_from_request
+from soporte_common.tokens import COOKIE_NAME, InvalidTokenError
+from soporte_common.web import ApiError, CurrentUser, error_responses, token_from_request
 
 router = APIRouter(prefix="/api/auth")
 
 # Names a customer could use to pose as the team: "admin" is where customers write.
 RESERVED_USERNAMES = frozenset({SUPPORT_TEAM, "admins", "soporte", "support", "root", "system"})
 
-
-class RegisterBody(BaseModel):
-    usuario: str = Field(pattern=USERNAME_PATTERN, description="2-32 of a-z 0-9 . _ -")
-    nombre: str
-    password: str = Field(min_length=8, max_length=256)
-
-    @field_validator("nombre")
-    @classmethod
-    def _nombre(cls, value: str) -> str:
-        return clean_display_name(value)
+INVALID = "a field is missing or not valid"
 
 
-class LoginBody(BaseModel):
-    usuario: str = Field(max_length=64)
-    password: str = Field(max_length=256)
-
-
-class Account(BaseModel):
-    usuario: str
-    nombre: str
-    rol: str
-
-
-def _users(request: Request) -> UserStore:
-    store: UserStore = request.state.users
-    return store
-
-
-def _settings(request: Request) -> AuthSettings:
-    settings: AuthSettings = request.state.settings
-    return settings
-
-
-Users = Annotated[UserStore, Depends(_users)]
-Settings = Annotated[AuthSettings, Depends(_settings)]
-
-
-@router.post("/register", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses({409: "the username is taken or reserved", 422: INVALID}),
+)
 async def register(body: RegisterBody, users: Users) -> Account:
+    """Create a customer account (agents are created by an operator)."""
     if body.usuario in RESERVED_USERNAMES:
         raise ApiError(409, ErrorCode.USER_EXISTS)
     password_hash = await asyncio.to_thread(hash_password, body.password)
@@ -69,11 +37,25 @@ async def register(body: RegisterBody, users: Users) -> Account:
     return Account(usuario=body.usuario, nombre=body.nombre, rol="user")
 
 
-@router.post("/login")
+@router.post(
+    "/login",
+    responses=error_responses(
+        {
+            401: "unknown user or wrong password (the same answer for both)",
+            422: INVALID,
+            429: "too many failures for this username: wait a few minutes",
+        }
+    ),
+)
 async def login(
-    body: LoginBody, request: Request, response: Response, users: Users, settings: Settings
+    body: LoginBody,
+    response: Response,
+    users: Users,
+    settings: Settings,
+    codec: Codec,
+    throttle: Throttle,
 ) -> Account:
-    throttle: LoginThrottle = request.state.throttle
+    """Check the password and set the session cookie `token`."""
     if await throttle.locked(body.usuario):
         raise ApiError(429, ErrorCode.TOO_MANY_ATTEMPTS)
     user = await users.get(body.usuario)
@@ -86,7 +68,6 @@ async def login(
     if new_hash:
         await users.set_password_hash(user.usuario, new_hash)
     await users.publish(user.usuario, user.rol)  # heals the directory if Redis lost it
-    codec: TokenCodec = request.state.codec
     token, _ = codec.issue(
         user=user.usuario, nombre=user.nombre, rol=user.rol, ttl_seconds=settings.token_ttl_seconds
     )
@@ -99,24 +80,31 @@ async def login(
         samesite="lax",
         secure=settings.cookie_secure,
     )
-    return Account(**user.public())
+    return Account(usuario=user.usuario, nombre=user.nombre, rol=user.rol)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(request: Request, response: Response, settings: Settings) -> None:
+async def logout(request: Request, response: Response, settings: Settings, guard: Guard) -> None:
+    """End the session everywhere (its token opens nothing any more) and drop the cookie."""
     token = token_from_request(request)
     if token:
         try:
-            claims: Claims = await request.state.guard.verify(token)
+            claims = await guard.verify(token)
         except InvalidTokenError:
             pass  # already unusable: nothing to revoke
         else:
-            await request.state.guard.revoke(claims)
+            await guard.revoke(claims)
     response.delete_cookie(
         COOKIE_NAME, path="/", httponly=True, samesite="lax", secure=settings.cookie_secure
     )
 
 
-@router.get("/me")
+@router.get(
+    "/me",
+    responses=error_responses(
+        {401: "not signed in, or the session is over", 503: "Redis is unreachable: retry"}
+    ),
+)
 async def me(claims: CurrentUser) -> Account:
+    """Who the session cookie belongs to."""
     return Account(usuario=claims.user, nombre=claims.nombre, rol=claims.rol)

@@ -10,11 +10,16 @@ import asyncpg
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from soporte_auth.passwords import hash_password
 from soporte_common import keys
 from soporte_common.logging import get_logger
+from soporte_common.retrying import retry_forever
 from soporte_common.tokens import Rol
 
 log = get_logger(__name__)
+
+# Redis or Postgres away: the directory is synced once they are back.
+DIRECTORY_SYNC_ERRORS = (RedisError, OSError, asyncpg.PostgresError)
 
 
 @dataclass(frozen=True)
@@ -23,9 +28,6 @@ class User:
     nombre: str
     rol: Rol
     password_hash: str
-
-    def public(self) -> dict[str, str]:
-        return {"usuario": self.usuario, "nombre": self.nombre, "rol": self.rol}
 
 
 class UserStore:
@@ -54,6 +56,17 @@ class UserStore:
             await self.publish(usuario, rol)
         return bool(created)
 
+    async def ensure(self, usuario: str, nombre: str, rol: Rol, password: str) -> bool:
+        """Create the account unless the username exists (an existing account, its password
+        included, is left as it is). True if it was created now."""
+        if await self.get(usuario) is not None:
+            return False
+        password_hash = await asyncio.to_thread(hash_password, password)
+        created = await self.create(usuario, nombre, rol, password_hash)
+        if created:
+            log.info("account created", usuario=usuario, rol=rol)
+        return created
+
     async def set_password_hash(self, usuario: str, password_hash: str) -> None:
         await self.db.execute(
             "UPDATE usuarios SET password_hash = $2 WHERE usuario = $1", usuario, password_hash
@@ -75,10 +88,12 @@ class UserStore:
     async def keep_directory_synced(self, every_seconds: float = 5.0) -> None:
         """Background task: resync whenever the marker is gone (Redis restarted empty)."""
         while True:
-            try:
-                if not await self.redis.exists(keys.USER_DIRECTORY_SYNCED):
-                    count = await self.sync_directory()
-                    log.info("user directory synced", users=count)
-            except (RedisError, OSError, asyncpg.PostgresError) as exc:
-                log.warning("user directory sync failed; will retry", error=str(exc))
+            await retry_forever(
+                "syncing the user directory", self._sync_if_lost, errors=DIRECTORY_SYNC_ERRORS
+            )
             await asyncio.sleep(every_seconds)
+
+    async def _sync_if_lost(self) -> None:
+        if not await self.redis.exists(keys.USER_DIRECTORY_SYNCED):
+            count = await self.sync_directory()
+            log.info("user directory synced", users=count)

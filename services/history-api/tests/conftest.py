@@ -18,7 +18,7 @@ from asgi_lifespan import LifespanManager
 from redis.asyncio import Redis
 
 from soporte_common import keys
-from soporte_common.messages import StreamEntry, conversation_of, db_id_to_stream, now_iso
+from soporte_common.messages import StreamEntry, db_id_to_stream, now_iso
 from soporte_common.settings import LOCAL_JWT_SECRET
 from soporte_common.tokens import Rol, TokenCodec
 from soporte_history.app import create_app, stop
@@ -75,7 +75,7 @@ def entry(
         de=de,
         nombre=nombre or de.title(),
         para=para,
-        conversacion=conversation_of(de, rol, para),
+        conversacion=para if rol == "admin" else de,  # the customer's conversation
         mensaje=mensaje,
         fecha=fecha or now_iso(),
     )

@@ -109,7 +109,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return exc.ack()
         except Exception:
             log.exception("message not accepted", usuario=claims.user if claims else None)
-            metrics.REFUSED.labels("no_disponible").inc()
+            metrics.REFUSED.labels(RejectCode.UNAVAILABLE).inc()
             return MessageRejectedError(RejectCode.UNAVAILABLE).ack()
         metrics.ACCEPTED.inc()
         metrics.ACCEPT_LATENCY.observe(time.perf_counter() - started)

@@ -3,14 +3,14 @@
 - It notices when it lost its subscription. Redis pub/sub is at-most-once: while a replica
   is not subscribed (Redis restarting), emits published meanwhile never reach it. The stock
   manager resubscribes silently; this one calls `on_resubscribed` so the replica can tell
-  its clients to catch up from the history API, retries with a short capped backoff, and
-  exposes whether it is subscribed (readiness).
-- It delivers a chat emit to its local sockets without waiting for them. The stock manager
-  starts a task per recipient and awaits them all before reading the next pub/sub message,
-  so the single listener handled at most one message per event-loop turn: under load the
-  channel backed up and latency grew while CPU sat idle. Handing each socket its packet
-  (an in-memory queue put; each socket's writer sends it) keeps the listener moving, and
-  every socket still gets the messages in channel order.
+  its clients to catch up from the history API, retries with a short capped backoff
+  (soporte_common.retrying), and exposes whether it is subscribed (readiness).
+- It delivers what the accept script published to its local sockets without waiting for
+  them. The stock manager starts a task per recipient and awaits them all before reading
+  the next pub/sub message, so the single listener handled at most one message per
+  event-loop turn: under load the channel backed up and latency grew while CPU sat idle.
+  Handing each socket its packet (an in-memory queue put; each socket's writer sends it)
+  keeps the listener moving, and every socket still gets the messages in channel order.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from engineio import exceptions as engineio_exceptions
 from engineio import packet as eio_packet
 from socketio import packet as socketio_packet
 
-from soporte_common.contract import Event
 from soporte_common.logging import get_logger
+from soporte_common.retrying import retry_forever
 from soporte_realtime import metrics
+from soporte_realtime.channel import published_by_the_stream
 
 log = get_logger(__name__)
 
@@ -41,18 +42,12 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         self.subscribed = asyncio.Event()
 
     async def _handle_emit(self, message: dict[str, Any]) -> None:
-        if (
-            message.get("event") != Event.MESSAGE_RECEIVED
-            or message.get("callback")
-            or message.get("binary")
-        ):
+        if not published_by_the_stream(message):
             await super()._handle_emit(message)
             return
         namespace = message.get("namespace") or "/"
         pkt = self.server.packet_class(
-            socketio_packet.EVENT,
-            namespace=namespace,
-            data=[Event.MESSAGE_RECEIVED.value, *message["data"]],
+            socketio_packet.EVENT, namespace=namespace, data=[message["event"], *message["data"]]
         )
         encoded = pkt.encode()  # once for every recipient
         frames = [
@@ -69,29 +64,24 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         metrics.DELIVERED.inc()
 
     async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
-        retry_sleep = 0.1
-        first = True
+        resubscribed = False
         while True:
+            await retry_forever("subscribing to the socketio channel", self._subscribe)
+            log.info("subscribed to the socketio channel", resubscribe=resubscribed)
             try:
-                if self.pubsub is not None:
-                    with contextlib.suppress(Exception):
-                        await self.pubsub.aclose()
-                self._redis_connect()
-                await self.pubsub.subscribe(self.channel)
-                self.subscribed.set()
-                log.info("subscribed to the socketio channel", resubscribe=not first)
-                if not first:
+                if resubscribed:
                     await self._on_resubscribed()
-                first = False
-                retry_sleep = 0.1
+                resubscribed = True
                 async for message in self.pubsub.listen():
                     yield message
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
+            except Exception as exc:  # Redis went away: subscribe again
                 self.subscribed.clear()
-                log.warning(
-                    "lost the socketio channel; resubscribing", error=str(exc), retry_in=retry_sleep
-                )
-                await asyncio.sleep(retry_sleep)
-                retry_sleep = min(retry_sleep * 2, 2.0)
+                log.warning("lost the socketio channel; resubscribing", error=str(exc))
+
+    async def _subscribe(self) -> None:
+        if self.pubsub is not None:
+            with contextlib.suppress(Exception):
+                await self.pubsub.aclose()
+        self._redis_connect()
+        await self.pubsub.subscribe(self.channel)
+        self.subscribed.set()

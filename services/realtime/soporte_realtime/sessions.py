@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections import defaultdict
 from collections.abc import Callable, Coroutine
@@ -12,10 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 
 from soporte_common import keys
 from soporte_common.contract import SessionEndReason
 from soporte_common.logging import get_logger
+from soporte_common.retrying import retry_forever
 from soporte_common.tokens import Claims
 
 log = get_logger(__name__)
@@ -85,21 +88,27 @@ class Sessions:
 
     async def follow_revocations(self, redis: Redis) -> None:
         """Background task: end local sessions as auth revokes them, on every replica."""
-        retry_sleep = 0.1
         while True:
-            pubsub = redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = await retry_forever(
+                "subscribing to the revocations channel", functools.partial(self._subscribe, redis)
+            )
             try:
-                await pubsub.subscribe(keys.REVOCATIONS_CHANNEL)
-                await self.drop_revoked(redis)
-                retry_sleep = 0.1
                 async for message in pubsub.listen():
                     self.revoke(message["data"].decode())
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
+            except Exception as exc:  # Redis went away: subscribe again
                 log.warning("lost the revocations channel; resubscribing", error=str(exc))
-                await asyncio.sleep(retry_sleep)
-                retry_sleep = min(retry_sleep * 2, 2.0)
             finally:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def _subscribe(self, redis: Redis) -> PubSub:
+        """Subscribed to the revocations channel, and caught up with the ones missed."""
+        pubsub = redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(keys.REVOCATIONS_CHANNEL)
+            await self.drop_revoked(redis)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+            raise
+        return pubsub

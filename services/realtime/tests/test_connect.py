@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from soporte_common import keys
 from soporte_common.tokens import ALGORITHM, TokenCodec, key_id
-from soporte_realtime.app import STATE
+from soporte_realtime.app import REPLICA
 from soporte_stack.testing import eventually
 
 from .conftest import (
@@ -86,7 +86,7 @@ async def test_refusals_arrive_over_long_polling_too(start_replica: StartReplica
 async def test_a_refused_connection_is_closed_by_the_server(
     replica: str, clients, replica_apps: dict[str, web.Application]
 ) -> None:
-    engine = replica_apps[replica][STATE].sio.eio
+    engine = replica_apps[replica][REPLICA].sio.eio
     client = clients()
     assert await refusal(client, replica, token="not.a.jwt") == "Token inválido"
     await eventually(lambda: not engine.sockets, timeout=5)

@@ -3,9 +3,13 @@
 import orjson
 import pytest
 
+from soporte_common.contract import Event
+from soporte_common.messages import MessageRejectedError, StreamEntry
 from soporte_common.tokens import Claims
-from soporte_realtime.bus import STREAM_HOST_ID, emit_payload, rooms_for
+from soporte_realtime.accept_script import ACCEPT_SCRIPT, AcceptCall, AcceptOutcome, AcceptResult
+from soporte_realtime.channel import STREAM_HOST_ID, emit_payload, published_by_the_stream
 from soporte_realtime.handlers import HandshakeRefusedError, handshake_token
+from soporte_realtime.routing import conversation_of, rooms_for, route_message
 
 
 def claims(user: str, rol: str) -> Claims:
@@ -42,6 +46,24 @@ def test_an_agent_reply_goes_to_the_customer_and_every_agent() -> None:
     assert rooms_for(claims("maria", "admin"), "ana") == ["user:ana", "admins"]
 
 
+def test_conversation_is_named_after_the_customer() -> None:
+    assert conversation_of("ana", "user", "admin") == "ana"
+    assert conversation_of("maria", "admin", "ana") == "ana"
+
+
+def test_customers_write_to_the_team_and_agents_to_a_customer_the_script_checks() -> None:
+    customer = route_message(claims("ana", "user"), "admin")
+    assert (customer.conversation, customer.must_be_customer) == ("ana", None)
+    agent = route_message(claims("maria", "admin"), "ana")
+    assert (agent.conversation, agent.must_be_customer) == ("ana", "ana")
+    with pytest.raises(MessageRejectedError) as not_allowed:
+        route_message(claims("ana", "user"), "bob")
+    assert not_allowed.value.code == "no_permitido"
+    with pytest.raises(MessageRejectedError) as team:
+        route_message(claims("maria", "admin"), "admin")
+    assert team.value.code == "destinatario"
+
+
 def test_the_emit_payload_takes_the_stream_id_where_the_placeholder_was() -> None:
     message = {
         "id": "\x00",
@@ -50,10 +72,46 @@ def test_the_emit_payload_takes_the_stream_id_where_the_placeholder_was() -> Non
         "mensaje": 'dice "hola" \\ ñ',
         "fecha": "2026-11-26T10:00:00.000Z",
     }
-    head, tail = emit_payload(["user:admin", "admins"], message)
+    head, tail = emit_payload(Event.MESSAGE_RECEIVED, ["user:admin", "admins"], message)
     published = orjson.loads(head + b'"1764120000000-7"' + tail)
     assert published["data"] == [{**message, "id": "1764120000000-7"}]
     assert published["host_id"] == STREAM_HOST_ID
     assert published["room"] == ["user:admin", "admins"]
     assert published["method"] == "emit"
     assert published["event"] == "mensaje_recibido"
+    assert published_by_the_stream(published)
+
+
+def test_the_accept_script_binds_each_named_field_to_its_position() -> None:
+    entry = StreamEntry(
+        de="ana", nombre="Ana", para="admin", conversacion="ana", mensaje="hola", fecha="f"
+    )
+    call = AcceptCall(
+        stream="s",
+        send_rate="r",
+        user_directory="d",
+        client_id="c",
+        channel="ch",
+        rate_limit=5,
+        rate_window_ms=1000,
+        must_be_customer="",
+        client_id_ttl=0,
+        emit_head=b"h",
+        emit_tail=b"t",
+        fecha="f",
+        entry=entry,
+    )
+    assert call.keys() == ["s", "r", "d", "c"]
+    assert call.args()[:8] == ["ch", 5, 1000, "", 0, b"h", b"t", "f"]
+    assert call.args()[8:] == entry.fields()
+    assert "local send_rate = KEYS[2]" in ACCEPT_SCRIPT
+    assert "local must_be_customer = ARGV[4]" in ACCEPT_SCRIPT
+    assert "unpack(ARGV, 9)" in ACCEPT_SCRIPT
+
+
+def test_the_accept_scripts_answers_become_typed_outcomes() -> None:
+    assert AcceptResult.from_script([b"ok", b"1-0 f"]) == AcceptResult(AcceptOutcome.OK, "1-0", "f")
+    repeated = AcceptResult.from_script([b"repetido", b"1-0 2026-11-26T10:00:00.000Z"])
+    assert repeated == AcceptResult(AcceptOutcome.REPEATED, "1-0", "2026-11-26T10:00:00.000Z")
+    assert AcceptResult.from_script([b"ritmo"]).outcome is AcceptOutcome.RATE
+    assert AcceptResult.from_script([b"destinatario"]).outcome is AcceptOutcome.RECIPIENT

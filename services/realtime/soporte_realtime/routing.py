@@ -1,0 +1,54 @@
+"""Realtime's routing rules, in one place: who may send what to whom, which conversation
+an event belongs to, and which rooms receive it live.
+
+Each kind of event a client sends has one function here that returns its `Route`, or
+refuses with the contract's code (MessageRejectedError). What depends on the user
+directory (is the recipient a customer?) is not decided here: the directory changes at any
+moment, so the route names the customer to check and the accept script checks it in the
+same atomic step as the append. A new event (a note only agents see, a status change
+customers may not make) is one more function: its permission, its conversation, its rooms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from soporte_common.contract import ADMINS_ROOM, SUPPORT_TEAM, RejectCode, user_room
+from soporte_common.messages import MessageRejectedError
+from soporte_common.tokens import Claims
+
+
+@dataclass(frozen=True)
+class Route:
+    conversation: str  # the customer whose conversation the event belongs to
+    rooms: list[str]  # who receives it live
+    # Must be a customer in the user directory at the moment the event is accepted.
+    must_be_customer: str | None = None
+
+
+def conversation_of(de: str, rol: str, para: str) -> str:
+    """A conversation is named after its customer: the sender, unless an agent wrote."""
+    return para if rol == "admin" else de
+
+
+def rooms_for(sender: Claims, para: str) -> list[str]:
+    """The recipient, every agent, and the sender's own other tabs (the sending socket is
+    skipped: it has the acknowledgement); a socket in several of these rooms still receives
+    the message once (python-socketio merges room lists)."""
+    if sender.rol == "admin":
+        return [user_room(para), ADMINS_ROOM]
+    return [user_room(para), ADMINS_ROOM, user_room(sender.user)]
+
+
+def route_message(sender: Claims, para: str) -> Route:
+    """`mensaje_privado`: a customer writes to the support team; an agent to a customer."""
+    if sender.rol == "admin":
+        if para == SUPPORT_TEAM:
+            raise MessageRejectedError(RejectCode.RECIPIENT)
+    elif para != SUPPORT_TEAM:
+        raise MessageRejectedError(RejectCode.NOT_ALLOWED)
+    return Route(
+        conversation=conversation_of(sender.user, sender.rol, para),
+        rooms=rooms_for(sender, para),
+        must_be_customer=para if sender.rol == "admin" else None,
+    )
