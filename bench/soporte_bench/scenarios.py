@@ -216,7 +216,7 @@ def persistence(target: Soporte, scale: Scale, out_dir: Path, half_rate: int) ->
     """(e) p99 from acceptance to commit at half load; then a 100,000-message backlog built
     during a history-api outage, and how fast it drains, with nothing lost."""
     stack = target.running
-    metrics_url = stack.internal_url("history_port") + "/metrics"
+    metrics_url = stack.info.history_url + "/metrics"
     name = "soporte_persist_latency_seconds"
     before = asyncio.run(_metric_buckets(metrics_url, name))
     load = fixed_rate(target, scale, out_dir / "persist_half.json", rate=half_rate)

@@ -82,7 +82,7 @@ class Soporte:
     comm: tuple[str, ...] = ("postgres",)
 
     def stats_urls(self) -> list[str]:
-        return [self.running.internal_url("history_port") + "/stream"]
+        return [self.running.info.history_url + "/stream"]
 
     def stop(self) -> None:
         if self.stack:

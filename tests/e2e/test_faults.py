@@ -151,7 +151,7 @@ async def test_a_consumer_that_dies_between_insert_and_ack_leaves_no_duplicate(
         ids = ok_ids(await asyncio.gather(*(send_many(c, 20) for c in chats)))
         # Play the dying consumer: read the entries under history-api's own consumer name,
         # commit them to Postgres, and vanish before XACK.
-        consumer = f"{socket.gethostname()}-{stack.info['history_port']}"
+        consumer = f"{socket.gethostname()}-{stack.info.history_port}"
         read = await redis.xreadgroup(keys.CONSUMER_GROUP, consumer, {keys.STREAM: ">"})
         entries = read[0][1]
         assert len(entries) >= len(ids)
@@ -252,8 +252,7 @@ async def replica_program_for(stack: RunningStack, cookie: str) -> str:
     async with httpx.AsyncClient(base_url=stack.url, cookies={STICKY_COOKIE: cookie}) as http:
         response = await http.get("/socket.io/", params={"EIO": "4", "transport": "polling"})
     port = int(response.headers["x-soporte-replica"].rsplit(":", 1)[1])
-    ports: list[int] = stack.info["realtime_ports"]  # type: ignore[assignment]
-    return f"realtime:realtime-{ports.index(port) + 1}"
+    return f"realtime:realtime-{stack.info.realtime_ports.index(port) + 1}"
 
 
 # ---------------------------------------------------------------- 5: Redis restarts
@@ -339,9 +338,8 @@ async def test_many_senders_in_one_conversation_are_seen_in_acceptance_order(
 
 
 async def realtime_metric(stack: RunningStack, name: str) -> float:
-    port = stack.info["realtime_ports"][0]  # type: ignore[index]
     async with httpx.AsyncClient() as http:
-        text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+        text = (await http.get(stack.info.realtime_url(1) + "/metrics")).text
     line = next(x for x in text.splitlines() if x.startswith(name + " "))
     return float(line.split()[1])
 
@@ -369,5 +367,5 @@ async def test_a_long_history_outage_loses_nothing_and_the_backlog_is_visible(
         assert asyncio.get_running_loop().time() < deadline, "acknowledged entries never trimmed"
         await asyncio.sleep(0.5)
     async with httpx.AsyncClient() as http:
-        status = (await http.get(stack.internal_url("history_port") + "/stream")).json()
+        status = (await http.get(stack.info.history_url + "/stream")).json()
     assert status["pending"] == 0

@@ -58,11 +58,10 @@ AUTH_FAMILIES = {"soporte_http_request_duration_seconds": "histogram"}
 
 
 def ports(stack: RunningStack) -> dict[str, int]:
-    realtime = json.loads(json.dumps(stack.info["realtime_ports"]))
-    return {
-        "auth": int(str(stack.info["auth_port"])),
-        "history-api": int(str(stack.info["history_port"])),
-    } | {f"realtime-{i}": port for i, port in enumerate(realtime, start=1)}
+    info = stack.info
+    return {"auth": info.auth_port, "history-api": info.history_port} | {
+        f"realtime-{i}": port for i, port in enumerate(info.realtime_ports, start=1)
+    }
 
 
 async def scrape(port: int) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import signal
 import socket
@@ -24,6 +23,7 @@ import httpx
 from soporte_auth.settings import AuthSettings
 from soporte_stack import postgres
 from soporte_stack.config import StackConfig, venv_bin
+from soporte_stack.ready import StackInfo, ready_file
 from soporte_stack.supervisor import (
     GATEWAY,
     INFRA,
@@ -34,8 +34,6 @@ from soporte_stack.supervisor import (
     supervisorctl,
     write_configs,
 )
-
-READY_FILE = "ready.json"
 
 
 class StartError(Exception):
@@ -173,7 +171,7 @@ def run(config: StackConfig, *, infra_only: bool) -> int:
         return 2
     for sub in ("redis", "log", "run"):
         (config.data / sub).mkdir(parents=True, exist_ok=True)
-    ready = config.run_dir / READY_FILE
+    ready = ready_file(config.data)
     ready.unlink(missing_ok=True)
     user = postgres.postgres_user()
     if postgres.prepare(config, user):
@@ -209,22 +207,7 @@ def run(config: StackConfig, *, infra_only: bool) -> int:
         stop()
         supervisord.wait(timeout=60)
         return 1
-    ready.write_text(
-        json.dumps(
-            {
-                "url": config.public_url,
-                "port": config.port,
-                "redis_url": config.redis_url,
-                "database_url": config.database_url(),
-                "supervisor_conf": str(config.supervisor_conf),
-                "realtime_ports": config.realtime_ports,
-                "gateway_internal_ports": config.gateway_internal_ports,
-                "history_port": config.history_port,
-                "auth_port": config.auth_port,
-                "infra_only": infra_only,
-            }
-        )
-    )
+    StackInfo.of(config).write(config.data)
     print(banner(config) if not infra_only else "▸ Redis and Postgres are ready", flush=True)
     code = supervisord.wait()
     ready.unlink(missing_ok=True)

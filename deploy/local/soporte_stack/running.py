@@ -3,7 +3,6 @@ in a subprocess, on a free block of ports and its own data directory."""
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -14,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from soporte_stack.config import venv_bin
+from soporte_stack.ready import StackInfo, ready_file
 
 STARTUP_TIMEOUT = 180
 
@@ -46,30 +46,29 @@ class RunningStack:
     """A stack started by soporte-stack for a test session."""
 
     data_dir: Path
-    info: dict[str, object]
+    info: StackInfo
     process: subprocess.Popen[bytes]
 
     @property
     def url(self) -> str:
         """The gateway, as a browser would reach it."""
-        return str(self.info["url"])
+        return self.info.url
 
     @property
     def redis_url(self) -> str:
-        return str(self.info["redis_url"])
+        return self.info.redis_url
 
     @property
     def database_url(self) -> str:
-        return str(self.info["database_url"])
-
-    def internal_url(self, key: str) -> str:
-        return f"http://127.0.0.1:{self.info[key]}"
+        return self.info.database_url
 
     def ctl(self, *args: str) -> str:
         """supervisorctl against this stack, e.g. ctl("stop", "services:history-api")."""
-        conf = Path(str(self.info["supervisor_conf"]))
         result = subprocess.run(
-            supervisorctl_for(conf, *args), capture_output=True, text=True, check=False
+            supervisorctl_for(self.info.supervisor_conf, *args),
+            capture_output=True,
+            text=True,
+            check=False,
         )
         return result.stdout
 
@@ -125,13 +124,12 @@ def start_stack(tmp: Path, *, infra_only: bool, env: dict[str, str] | None = Non
     args = [str(venv_bin("soporte-stack")), "run"] + (["--infra-only"] if infra_only else [])
     output = (tmp / "soporte-stack.out").open("wb")
     process = subprocess.Popen(args, env=full_env, stdout=output, stderr=subprocess.STDOUT)
-    ready = data_dir / "run" / "ready.json"
     deadline = time.monotonic() + STARTUP_TIMEOUT
-    while not ready.exists():
+    while not ready_file(data_dir).exists():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             raise RuntimeError(
                 "the stack did not start:\n" + (tmp / "soporte-stack.out").read_text()
             )
         time.sleep(0.2)
-    return RunningStack(data_dir, json.loads(ready.read_text()), process)
+    return RunningStack(data_dir, StackInfo.read(data_dir), process)
