@@ -22,7 +22,7 @@ import httpx
 
 from soporte_auth.settings import AuthSettings
 from soporte_stack import postgres
-from soporte_stack.config import StackConfig, venv_bin
+from soporte_stack.config import StackConfig, run_script, venv_bin
 from soporte_stack.ready import StackInfo, ready_file
 from soporte_stack.supervisor import (
     GATEWAY,
@@ -75,7 +75,7 @@ def http_ok(url: str, expect: int = 200) -> Callable[[], bool]:
 
 def ctl(config: StackConfig, *args: str) -> None:
     result = subprocess.run(
-        supervisorctl(config, *args), capture_output=True, text=True, check=False
+        supervisorctl(config.supervisor_conf, *args), capture_output=True, text=True, check=False
     )
     if result.returncode != 0 or "ERROR" in result.stdout:
         raise StartError(
@@ -86,13 +86,7 @@ def ctl(config: StackConfig, *args: str) -> None:
 
 def migrate(config: StackConfig, env: dict[str, str]) -> None:
     for command in ("soporte-auth", "soporte-history"):
-        result = subprocess.run(
-            [str(venv_bin(command)), "migrate"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        result = run_script(command, "migrate", env=env)
         if result.returncode != 0:
             raise StartError(f"{command} migrate failed:\n{result.stdout}{result.stderr}")
 
@@ -231,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = StackConfig()
     if args.command == "ctl":
-        return subprocess.call(supervisorctl(config, *args.args))
+        return subprocess.call(supervisorctl(config.supervisor_conf, *args.args))
     return run(config, infra_only=args.infra_only)
 
 

@@ -8,6 +8,7 @@ servers listen on 127.0.0.1 only.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -99,6 +100,13 @@ class StackConfig(BaseSettings):
 def venv_bin(name: str) -> Path:
     """A console script or binary installed into this environment by `make setup`."""
     return Path(sys.prefix) / "bin" / name
+
+
+def run_script(name: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run a console script of this environment to its end, its output captured."""
+    return subprocess.run(
+        [str(venv_bin(name)), *args], env=env, capture_output=True, text=True, check=False
+    )
 
 
 def postgres_bin_dir() -> Path:

@@ -12,8 +12,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from soporte_stack.config import venv_bin
+from soporte_stack.config import run_script, venv_bin
 from soporte_stack.ready import StackInfo, ready_file
+from soporte_stack.supervisor import supervisorctl
 
 STARTUP_TIMEOUT = 180
 
@@ -65,7 +66,7 @@ class RunningStack:
     def ctl(self, *args: str) -> str:
         """supervisorctl against this stack, e.g. ctl("stop", "services:history-api")."""
         result = subprocess.run(
-            supervisorctl_for(self.info.supervisor_conf, *args),
+            supervisorctl(self.info.supervisor_conf, *args),
             capture_output=True,
             text=True,
             check=False,
@@ -83,13 +84,7 @@ class RunningStack:
             "SOPORTE_ENV": "local",
             "SOPORTE_NEW_ADMIN_PASSWORD": password,
         }
-        result = subprocess.run(
-            [str(venv_bin("soporte-auth")), "create-admin", usuario, "--nombre", nombre],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        result = run_script("soporte-auth", "create-admin", usuario, "--nombre", nombre, env=env)
         if result.returncode != 0:
             raise RuntimeError(f"create-admin {usuario} failed: {result.stdout}{result.stderr}")
 
@@ -103,10 +98,6 @@ class RunningStack:
                 self.process.wait(timeout=90)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-
-
-def supervisorctl_for(conf: Path, *args: str) -> list[str]:
-    return [str(venv_bin("supervisorctl")), "-c", str(conf), *args]
 
 
 def start_stack(tmp: Path, *, infra_only: bool, env: dict[str, str] | None = None) -> RunningStack:

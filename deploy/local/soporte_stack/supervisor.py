@@ -194,8 +194,9 @@ def write_configs(config: StackConfig, groups: dict[str, list[Program]]) -> None
         traefik_config_path(config, replica).write_text(render_traefik_static(config, port))
 
 
-def supervisorctl(config: StackConfig, *args: str) -> list[str]:
-    return [str(venv_bin("supervisorctl")), "-c", str(config.supervisor_conf), *args]
+def supervisorctl(conf: Path, *args: str) -> list[str]:
+    """The supervisorctl command line for the stack whose configuration is `conf`."""
+    return [str(venv_bin("supervisorctl")), "-c", str(conf), *args]
 
 
 def log_path(config: StackConfig, program: str) -> Path:
