@@ -11,12 +11,13 @@ from typing import Any, NoReturn
 import socketio
 from redis.exceptions import RedisError
 
-from soporte_common.contract import ADMINS_ROOM, ConnectRefusal, RejectCode, user_room
+from soporte_common.contract import ConnectRefusal, RejectCode
 from soporte_common.logging import get_logger
 from soporte_common.messages import MessageRejectedError, parse_send_request
 from soporte_common.tokens import COOKIE_NAME, InvalidTokenError, SessionGuard
 from soporte_realtime import metrics
 from soporte_realtime.bus import MessageBus
+from soporte_realtime.routing import rooms_joined
 from soporte_realtime.sessions import Sessions
 
 log = get_logger(__name__)
@@ -66,9 +67,8 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             self._refuse(sid, ConnectRefusal.BAD_TOKEN, reason=ConnectRefusal.BAD_TOKEN)
         except RedisError:
             self._refuse(sid, ConnectRefusal.UNAVAILABLE, reason="redis")
-        await self.enter_room(sid, user_room(claims.user))
-        if claims.rol == "admin":
-            await self.enter_room(sid, ADMINS_ROOM)
+        for room in rooms_joined(claims):
+            await self.enter_room(sid, room)
         self.sessions.add(sid, claims)
         log.info("socket connected", sid=sid, usuario=claims.user, rol=claims.rol)
 

@@ -1,5 +1,5 @@
-"""Realtime's routing rules, in one place: who may send what to whom, which conversation
-an event belongs to, and which rooms receive it live.
+"""Realtime's routing rules, in one place: which rooms a socket joins, who may send what to
+whom, which conversation an event belongs to, and which rooms receive it live.
 
 Each kind of event a client sends has one function here that returns its `Route`, or
 refuses with the contract's code (MessageRejectedError). What depends on the user
@@ -24,6 +24,13 @@ class Route:
     rooms: list[str]  # who receives it live
     # Must be a customer in the user directory at the moment the event is accepted.
     must_be_customer: str | None = None
+
+
+def rooms_joined(claims: Claims) -> list[str]:
+    """Every socket joins its user's room; an agent's also joins every agent's room."""
+    if claims.rol == "admin":
+        return [user_room(claims.user), ADMINS_ROOM]
+    return [user_room(claims.user)]
 
 
 def conversation_of(de: str, rol: str, para: str) -> str:

@@ -9,7 +9,7 @@ from soporte_common.tokens import Claims
 from soporte_realtime.accept_script import ACCEPT_SCRIPT, AcceptCall, AcceptOutcome, AcceptResult
 from soporte_realtime.channel import STREAM_HOST_ID, emit_payload, published_by_the_stream
 from soporte_realtime.handlers import HandshakeRefusedError, handshake_token
-from soporte_realtime.routing import conversation_of, rooms_for, route_message
+from soporte_realtime.routing import conversation_of, rooms_for, rooms_joined, route_message
 
 
 def claims(user: str, rol: str) -> Claims:
@@ -44,6 +44,11 @@ def test_a_customer_message_goes_to_support_every_agent_and_the_senders_tabs() -
 
 def test_an_agent_reply_goes_to_the_customer_and_every_agent() -> None:
     assert rooms_for(claims("maria", "admin"), "ana") == ["user:ana", "admins"]
+
+
+def test_every_socket_joins_its_users_room_and_agents_also_join_theirs() -> None:
+    assert rooms_joined(claims("ana", "user")) == ["user:ana"]
+    assert rooms_joined(claims("maria", "admin")) == ["user:maria", "admins"]
 
 
 def test_conversation_is_named_after_the_customer() -> None:
