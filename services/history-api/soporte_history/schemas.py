@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from soporte_common.contract import ErrorCode
+from soporte_common import web
 from soporte_common.messages import Message
 
 
@@ -55,37 +55,16 @@ class StreamBacklog(BaseModel):
     counters: dict[str, int]
 
 
-class ErrorBody(BaseModel):
-    """Every error: a text for people, a code for programs (soporte_common.contract)."""
-
-    error: str
-    codigo: ErrorCode
-
-
-class InvalidField(BaseModel):
-    campo: str
-    problema: str
-
-
-class InvalidDataBody(ErrorBody):
-    """422: which fields were wrong, and why."""
-
-    detalles: list[InvalidField]
-
-
-_ERRORS: dict[int, tuple[type[ErrorBody], str]] = {
-    400: (ErrorBody, "`before` and `after` together"),
-    401: (ErrorBody, "not signed in, or the session is over"),
-    403: (ErrorBody, "signed in, but not allowed to do this"),
-    422: (InvalidDataBody, "a parameter or field is not valid"),
-    503: (ErrorBody, "history is still storing what was sent, or Redis is unreachable: retry"),
+# When each error status is answered (the models are the shared ones of soporte_common.web).
+_ERRORS: dict[int, str] = {
+    400: "`before` and `after` together",
+    401: "not signed in, or the session is over",
+    403: "signed in, but not allowed to do this",
+    422: "a parameter or field is not valid",
+    503: "history is still storing what was sent, or Redis is unreachable: retry",
 }
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The `responses=` of a route that can answer these error statuses."""
-    return {
-        status: {"model": model, "description": description}
-        for status, (model, description) in _ERRORS.items()
-        if status in statuses
-    }
+    return web.error_responses({s: text for s, text in _ERRORS.items() if s in statuses})
