@@ -44,6 +44,7 @@ export class ListView {
     const query = this.query;
     const withPreview = this.store.byRecency();
     const list = this.el.list;
+    const focused = list.contains(document.activeElement) ? document.activeElement : null;
     let cursor = list.firstElementChild;
     for (const conv of withPreview) {
       if (!conv.matches(query)) continue;
@@ -56,6 +57,8 @@ export class ListView {
       cursor.remove();
       cursor = next;
     }
+    // Moving a node drops its focus: a keyboard user's row keeps it wherever it moves.
+    if (focused?.isConnected && document.activeElement !== focused) focused.focus({ preventScroll: true });
     this.el.empty.hidden = list.childElementCount > 0 || !this.store.listLoaded;
     this.el.empty.textContent = t(withPreview.length ? "list.nomatch" : "list.empty");
   }
