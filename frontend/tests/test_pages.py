@@ -29,6 +29,19 @@ async def test_pages_and_assets_are_served_with_a_strict_policy(client: httpx.As
         assert response.headers["x-content-type-options"] == "nosniff"
 
 
+async def test_the_client_modules_are_checked_again_on_every_load(
+    client: httpx.AsyncClient,
+) -> None:
+    """Many modules make one client: none may come from an older version in the cache."""
+    for path in ("/static/js/soporte.js", "/static/js/data/conversations.js"):
+        response = await client.get(path)
+        assert response.headers["cache-control"] == "no-cache", path
+        etag = response.headers["etag"]
+        unchanged = await client.get(path, headers={"If-None-Match": etag})
+        assert unchanged.status_code == 304
+        assert unchanged.headers["cache-control"] == "no-cache"
+
+
 async def test_the_pages_load_no_inline_script_and_nothing_from_other_origins(
     client: httpx.AsyncClient,
 ) -> None:
