@@ -37,10 +37,11 @@ test("entries carry their tipo: a message unless they say otherwise", () => {
   assert.deepEqual(conv.entries.map((e) => e.tipo), ["mensaje", "nota"]);
 });
 
-test("the preview is the newest entry, even when older ones load later", () => {
+test("the preview is the newest message, even when older ones load later", () => {
   const conv = new Conversation("ana");
   conv.add(message("5-0", "ana", "admin", "nuevo"));
   conv.add(message("1-0", "ana", "admin", "viejo"));
+  conv.add({ id: "6-0", tipo: "estado", de: null, estado: "abierta", fecha: "f" }); // not something said
   assert.deepEqual(conv.preview, { id: "5-0", mensaje: "nuevo", fecha: "2025-01-01T00:00:05Z" });
 });
 

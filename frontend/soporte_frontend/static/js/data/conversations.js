@@ -27,7 +27,7 @@ export class Conversation {
     this.hasOlder = false;
     this.loadingOlder = false;
     this.draft = "";
-    this.preview = null; // the newest entry: {id, mensaje, fecha}
+    this.preview = null; // the newest message: {id, mensaje, fecha}
   }
 
   get firstId() {
@@ -65,7 +65,7 @@ export class Conversation {
     let at = this.entries.length;
     while (at > 0 && compareIds(this.entries[at - 1].id, entry.id) > 0) at--;
     this.entries.splice(at, 0, entry);
-    this.offerPreview(entry);
+    if (entry.tipo === MESSAGE) this.offerPreview(entry); // the list previews what was said
     return entry;
   }
 
