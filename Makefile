@@ -11,7 +11,7 @@ PYTEST := $(RUN) pytest
 MEMBERS := libs/common services/auth services/realtime services/history-api frontend
 SERVICES := services/auth services/realtime services/history-api
 
-.PHONY: help setup run test test-unit test-integration test-e2e test-browser test-deploy lint format \
+.PHONY: help setup run test test-js test-unit test-integration test-e2e test-browser test-deploy lint format \
         bench bench-smoke screenshots logs clean
 
 help: ## Show the targets and what they do
@@ -23,13 +23,17 @@ setup: ## Install everything, pinned: Python deps, Redis/Postgres/Traefik binari
 run: ## Run the whole stack at http://localhost:8080 (Ctrl-C stops it; data stays in var/)
 	@$(RUN) soporte-stack run
 
-test: lint test-unit test-integration test-deploy test-e2e ## Run every check and test (what CI runs)
+test: lint test-js test-unit test-integration test-deploy test-e2e ## Run every check and test (what CI runs)
 
-lint: ## ruff, mypy (strict), and the import rules (services never import one another)
+lint: ## ruff, mypy (strict), the import rules (services never import one another), eslint (the pages' JS)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy libs/common/soporte_common services/*/soporte_* frontend/soporte_frontend deploy/local/soporte_stack bench/soporte_bench
 	$(RUN) lint-imports
+	cd frontend && npx --no-install eslint .
+
+test-js: ## Unit tests of the browser client's data modules (node's built-in test runner)
+	cd frontend && node --disable-warning=ExperimentalWarning --test --test-reporter=spec tests/js/
 
 format: ## Format and auto-fix with ruff
 	$(RUN) ruff format .

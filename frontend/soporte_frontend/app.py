@@ -7,6 +7,7 @@ even if some message text were ever rendered as HTML, an injected script could n
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.staticfiles import PathLike, StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from soporte_common.asgi import LatencyMiddleware, RequestIdMiddleware, metrics_response
@@ -83,6 +84,23 @@ async def readyz(_: Request) -> Response:
     return JSONResponse({"status": "ready"})
 
 
+class RevalidatedStaticFiles(StaticFiles):
+    """Static files the browser checks again on every load (a 304 when unchanged): the
+    client is many ES modules, and a page must never run some of them from an older
+    version kept in its cache."""
+
+    def file_response(
+        self,
+        full_path: PathLike,
+        stat_result: os.stat_result,
+        scope: Scope,
+        status_code: int = 200,
+    ) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
 class SecurityHeaders:
     """Adds SECURITY_HEADERS to every response (plain ASGI)."""
 
@@ -108,7 +126,7 @@ def create_app() -> Starlette:
             Route("/readyz", readyz),
             Route("/metrics", metrics),
             Route("/static/js/contract.js", contract_script()),
-            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+            Mount("/static", RevalidatedStaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

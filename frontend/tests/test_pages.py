@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from soporte_common.contract import browser_tables
-from soporte_frontend.app import create_app
+from soporte_frontend.app import STATIC, create_app
 
 
 @pytest.fixture
@@ -20,13 +20,26 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def test_pages_and_assets_are_served_with_a_strict_policy(client: httpx.AsyncClient) -> None:
-    for path in ("/", "/soporte", "/static/js/chat.js", "/static/vendor/socket.io.min.js"):
+    for path in ("/", "/soporte", "/static/js/soporte.js", "/static/vendor/socket.io.min.js"):
         response = await client.get(path)
         assert response.status_code == 200, path
         policy = response.headers["content-security-policy"]
         assert "script-src 'self'" in policy
         assert "frame-ancestors 'none'" in policy
         assert response.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_the_client_modules_are_checked_again_on_every_load(
+    client: httpx.AsyncClient,
+) -> None:
+    """Many modules make one client: none may come from an older version in the cache."""
+    for path in ("/static/js/soporte.js", "/static/js/data/conversations.js"):
+        response = await client.get(path)
+        assert response.headers["cache-control"] == "no-cache", path
+        etag = response.headers["etag"]
+        unchanged = await client.get(path, headers={"If-None-Match": etag})
+        assert unchanged.status_code == 304
+        assert unchanged.headers["cache-control"] == "no-cache"
 
 
 async def test_the_pages_load_no_inline_script_and_nothing_from_other_origins(
@@ -74,3 +87,24 @@ async def test_the_browser_reads_the_same_contract_tables_as_the_services(
     ).stdout
     assert json.loads(printed) == browser_tables()
     assert json.loads(printed)["CONNECT_REFUSALS"]["BAD_TOKEN"] == "Token inválido"
+
+
+def test_the_data_modules_default_entry_type_is_the_contracts() -> None:
+    """The data modules load without the served contract (node tests them as they are), so
+    they spell the default `tipo` themselves: it must be the contract's."""
+    module = STATIC / "js" / "data" / "conversations.js"
+    printed = subprocess.run(
+        [
+            "node",
+            "--input-type=module",
+            "-e",
+            f"import {{ MESSAGE }} from {json.dumps(module.as_uri())};"
+            " console.log(JSON.stringify(MESSAGE));",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    tables = browser_tables()["ENTRY_TYPES"]
+    assert isinstance(tables, dict)
+    assert json.loads(printed) == tables["MESSAGE"]

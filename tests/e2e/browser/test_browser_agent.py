@@ -224,6 +224,35 @@ async def test_the_title_shows_the_unread_count(
     await expect(agente.page).to_have_title(f"({before}) Soporte" if before else "Soporte")
 
 
+async def test_new_activity_moves_rows_but_not_the_keyboard_focus(
+    open_session: OpenSession, chatters: ChatterFactory, stack: RunningStack, agent: Account
+) -> None:
+    primero, segundo = await register_customer(stack), await register_customer(stack)
+    escritores = {who.usuario: await chatters(who) for who in (primero, segundo)}
+    for who in (primero, segundo):
+        await escritores[who.usuario].send("admin", "Hola")
+    agente = await open_session(agent)
+    rows = agente.page.locator("#lista-usuarios button.conversacion")
+    await expect(rows.nth(0)).to_have_attribute("data-usuario", segundo.usuario)
+    focused = agente.row(segundo.usuario)
+    await focused.focus()
+
+    # Another row moves above the focused one...
+    await escritores[primero.usuario].send("admin", "Sigo aquí")
+    await expect(rows.nth(0)).to_have_attribute("data-usuario", primero.usuario)
+    await expect(focused).to_be_focused()
+    # ...and the focused row itself moves to the top.
+    await escritores[segundo.usuario].send("admin", "Yo también")
+    await expect(rows.nth(0)).to_have_attribute("data-usuario", segundo.usuario)
+    await expect(focused.locator(".vista-previa")).to_have_text("Yo también")
+    await expect(focused).to_be_focused()
+
+    await agente.page.keyboard.press("Enter")
+    await expect(agente.page.locator("#titulo-chat")).to_have_text(
+        f"Conversación con {segundo.nombre}"
+    )
+
+
 async def test_keyboard_only_tab_to_the_list_enter_opens_type_and_send(
     open_session: OpenSession, customer: Account, agent: Account
 ) -> None:

@@ -151,6 +151,31 @@ async def test_history_loads_at_once_and_older_pages_load_when_scrolling_up(
     assert await agente.texts() == text
 
 
+async def test_a_new_message_leaves_the_reader_where_they_are(
+    open_session: OpenSession, chatters: ChatterFactory, customer: Account, agent: Account
+) -> None:
+    """At the bottom, the thread follows what comes in; scrolled up to an older message,
+    a new one neither pulls the reader down nor drops the text they selected."""
+    replier = await chatters(agent)
+    for n in range(1, 26):
+        await replier.send(customer.usuario, f"Respuesta {n:02d}")
+    cliente = await open_session(customer)
+    await expect(cliente.messages).to_have_count(25)
+    await expect(cliente.message("Respuesta 25")).to_be_in_viewport()
+
+    await replier.send(customer.usuario, "Llega estando abajo")
+    await expect(cliente.message("Llega estando abajo")).to_be_in_viewport()
+
+    first = cliente.message("Respuesta 01")
+    await first.scroll_into_view_if_needed()
+    await first.locator(".texto").select_text()
+    await replier.send(customer.usuario, "Llega leyendo arriba")
+    await expect(cliente.message("Llega leyendo arriba")).to_have_count(1)
+    await expect(first).to_be_in_viewport()
+    await expect(cliente.message("Llega leyendo arriba")).not_to_be_in_viewport()
+    assert await cliente.page.evaluate("getSelection().toString()") == "Respuesta 01"
+
+
 async def test_older_pages_load_on_a_screen_the_newest_page_does_not_fill(
     open_session: OpenSession, chatters: ChatterFactory, customer: Account
 ) -> None:

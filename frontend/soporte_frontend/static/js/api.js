@@ -7,6 +7,11 @@ export class ApiError extends Error {
   }
 }
 
+/** Without a session (never signed in, signed out, expired) the way on is the login page. */
+export function goToLogin() {
+  window.location.assign("/");
+}
+
 async function request(method, path, body, { keepalive = false } = {}) {
   const response = await fetch(path, {
     method,
@@ -16,12 +21,7 @@ async function request(method, path, body, { keepalive = false } = {}) {
     keepalive, // true: the request outlives the page (sent while leaving it)
   });
   if (response.status === 204) return null;
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    data = null;
-  }
+  const data = await response.json().catch(() => null); // not every answer is JSON
   if (!response.ok) throw new ApiError(response.status, (data && data.error) || response.statusText);
   return data;
 }

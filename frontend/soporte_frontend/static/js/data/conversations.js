@@ -1,0 +1,155 @@
+// Conversations and what they hold: entries ordered by id (each once), the preview the
+// agent's list shows, the draft, and how much of the history has been loaded.
+// Pure data: no DOM, no network, no contract module (node's test runner imports it as it
+// is; the website widget will reuse it).
+
+import { compareIds } from "./ids.js";
+
+/** The `tipo` of an entry that does not say: a message. The contract's
+ * ENTRY_TYPES.MESSAGE, written here so that this module loads without the served contract;
+ * frontend/tests/test_pages.py checks that the two agree. */
+export const MESSAGE = "mensaje";
+
+/** An entry as the data modules keep it: what the server sent, with its `tipo`. */
+export function asEntry(raw) {
+  return raw.tipo ? raw : { ...raw, tipo: MESSAGE };
+}
+
+export class Conversation {
+  #ids = new Set();
+
+  constructor(usuario, nombre) {
+    this.usuario = usuario; // the customer
+    this.nombre = nombre || usuario;
+    this.named = Boolean(nombre); // false: a live message came first; the list brings the name
+    this.entries = []; // confirmed, oldest first (by id)
+    this.loaded = false; // the newest page has been fetched
+    this.hasOlder = false;
+    this.loadingOlder = false;
+    this.draft = "";
+    this.preview = null; // the newest message: {id, mensaje, fecha}
+  }
+
+  get firstId() {
+    return this.entries.length ? this.entries[0].id : null;
+  }
+
+  get lastId() {
+    return this.entries.length ? this.entries[this.entries.length - 1].id : null;
+  }
+
+  has(id) {
+    return this.#ids.has(id);
+  }
+
+  /** Where the entry with this id sits in `entries`, or -1. */
+  indexOf(id) {
+    let low = 0;
+    let high = this.entries.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      const order = compareIds(this.entries[middle].id, id);
+      if (order === 0) return middle;
+      if (order < 0) low = middle + 1;
+      else high = middle - 1;
+    }
+    return -1;
+  }
+
+  /** Adds an entry at its id's place; returns it (with its `tipo`), or null when an entry
+   * with that id is already there (live, caught up and paged copies are one entry). */
+  add(raw) {
+    if (this.#ids.has(raw.id)) return null;
+    const entry = asEntry(raw);
+    this.#ids.add(entry.id);
+    let at = this.entries.length;
+    while (at > 0 && compareIds(this.entries[at - 1].id, entry.id) > 0) at--;
+    this.entries.splice(at, 0, entry);
+    if (entry.tipo === MESSAGE) this.offerPreview(entry); // the list previews what was said
+    return entry;
+  }
+
+  /** Takes this entry as the preview unless a newer one is already shown. */
+  offerPreview({ id, mensaje, fecha }) {
+    if (this.preview && compareIds(id, this.preview.id) < 0) return;
+    this.preview = { id, mensaje, fecha };
+  }
+
+  rename(nombre) {
+    this.nombre = nombre;
+    this.named = true;
+  }
+
+  /** For the agent's filter box: `query` (lower case) within the username or the name. */
+  matches(query) {
+    return !query || this.usuario.includes(query) || this.nombre.toLowerCase().includes(query);
+  }
+}
+
+/** Every conversation this page knows. A customer has one (their own, with the support
+ * team); an agent has one per customer, keyed by the customer's username. */
+export class ConversationStore {
+  #conversations = new Map();
+
+  /** `me`: the signed-in username; `agent`: whether they answer customers;
+   * `supportTeam`: what customers write to (the contract's SUPPORT_TEAM). */
+  constructor({ me, agent, supportTeam }) {
+    this.me = me;
+    this.agent = agent;
+    this.supportTeam = supportTeam;
+    this.openKey = null; // the conversation on screen
+    this.listLoaded = false; // the agent's list has been fetched once
+  }
+
+  get open() {
+    return this.openKey === null ? null : this.get(this.openKey);
+  }
+
+  get(key) {
+    return this.#conversations.get(key) ?? null;
+  }
+
+  /** The conversation of `key`, made if new; a `nombre` given names it. */
+  ensure(key, nombre) {
+    let conv = this.#conversations.get(key);
+    if (!conv) {
+      conv = new Conversation(key, nombre);
+      this.#conversations.set(key, conv);
+    } else if (nombre) {
+      conv.rename(nombre);
+    }
+    return conv;
+  }
+
+  /** Which conversation an entry belongs to: for an agent, the customer's. */
+  keyOf(entry) {
+    if (!this.agent) return this.me;
+    return entry.para === this.supportTeam ? entry.de : entry.para;
+  }
+
+  all() {
+    return [...this.#conversations.values()];
+  }
+
+  /** The conversations with something to show, newest activity first. */
+  byRecency() {
+    return this.all()
+      .filter((conv) => conv.preview)
+      .sort((a, b) => compareIds(b.preview.id, a.preview.id));
+  }
+
+  /** Merges a page of the agent's list (`/api/usuarios-conversaciones`): names and
+   * previews. Returns the conversations it touched, and those whose name changed. */
+  mergeList(items) {
+    const touched = [];
+    const renamed = [];
+    for (const item of items) {
+      const before = this.get(item.usuario)?.nombre;
+      const conv = this.ensure(item.usuario, item.nombre);
+      if (before !== undefined && before !== conv.nombre) renamed.push(conv);
+      conv.offerPreview({ id: item.ultimo_id, mensaje: item.ultimo_mensaje, fecha: item.fecha });
+      touched.push(conv);
+    }
+    return { touched, renamed };
+  }
+}

@@ -1,0 +1,46 @@
+// From server events to the page, one handler per event (as Zulip's web client does in
+// server_events_dispatch): each updates the data modules first, then tells the UI what
+// changed. A new server → client event of the contract gets its handler here.
+
+import { goToLogin } from "./api.js";
+import { EVENTS } from "./contract.js";
+import { countsAsUnread } from "./data/reads.js";
+import { t } from "./i18n.js";
+import { applyEntries, refreshListSoon, resync } from "./sync.js";
+
+const SESSION_END_NOTICE_MS = 1500;
+
+/** The handlers of the server's events, by event name (socket.js registers them). */
+export function eventHandlers(client) {
+  return {
+    [EVENTS.MESSAGE_RECEIVED]: (message) => messageReceived(client, message),
+    [EVENTS.RESYNC]: () => resync(client),
+    [EVENTS.SESSION_ENDED]: () => sessionEnded(client),
+  };
+}
+
+function messageReceived(client, message) {
+  const { store, reads, ui } = client;
+  const conv = store.ensure(store.keyOf(message));
+  if (conv.has(message.id)) return; // already here (caught up, or paged in)
+  const inView = ui.thread.inView(conv);
+  if (!inView && countsAsUnread(message, conv, client)) reads.arrived(conv.usuario);
+  const [entry] = applyEntries(client, conv, [message]);
+  if (inView) reads.markRead(conv.usuario, conv.lastId);
+  // A customer writing for the first time: the list fetch brings their name...
+  const naming = client.agent && !conv.named ? refreshListSoon(client) : null;
+  if (entry.de === client.me) return; // one's own messages are not announced back
+  const tell = () => {
+    const name = ui.thread.authorOf(entry, conv);
+    ui.status.announce(t("announce.new", { name, text: entry.mensaje }));
+    if (document.hidden) ui.notify.alert(name, entry.mensaje);
+  };
+  // ...and they are announced by that name, once the list has it.
+  if (naming) naming.then(tell);
+  else tell();
+}
+
+function sessionEnded(client) {
+  client.ui.status.show(t("session.ended"));
+  setTimeout(goToLogin, SESSION_END_NOTICE_MS);
+}

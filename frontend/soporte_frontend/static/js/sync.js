@@ -1,0 +1,113 @@
+// Bringing the data up to date from the history API, then telling the UI what changed:
+// a conversation's newest page, what came after the last id seen (after a reconnection),
+// older pages, the agent's list. `client` is the page's context (see soporte.js).
+
+const LIST_REFRESH_DELAY_MS = 300;
+const MAX_CATCH_UP_PAGES = 100;
+
+/** Adds entries to `conv` (the data), then shows them (the UI); returns those that were
+ * new. An own entry settles the send waiting with its text unless `settleEchoes` is false
+ * (the acknowledgement path settles its own send). `older`: a page above the reader. */
+export function applyEntries(client, conv, raws, { older = false, settleEchoes = true } = {}) {
+  const { pending, reads, ui } = client;
+  const added = [];
+  const settled = [];
+  for (const raw of raws) {
+    const entry = conv.add(raw);
+    if (!entry) continue;
+    added.push(entry);
+    const send = settleEchoes ? pending.settleByEcho(conv.usuario, entry) : null;
+    if (send) settled.push(send);
+  }
+  for (const send of settled) ui.thread.pendingSettled(conv, send.cid);
+  ui.thread.added(conv, added, { older });
+  if (added.length) ui.list?.update(conv);
+  ui.notify.showUnread(reads.total());
+  return added;
+}
+
+export async function loadLatest(client, conv) {
+  const page = await client.history.latest(conv);
+  if (!page) return;
+  conv.hasOlder = page.hay_anteriores;
+  conv.loaded = true;
+  applyEntries(client, conv, page.mensajes);
+}
+
+/** Everything after the last id this page saw: what it missed while disconnected. */
+export async function catchUp(client, conv) {
+  if (!conv.loaded || !conv.lastId) return loadLatest(client, conv);
+  for (let round = 0; round < MAX_CATCH_UP_PAGES; round++) {
+    const page = await client.history.after(conv, conv.lastId);
+    if (!page) return;
+    applyEntries(client, conv, page.mensajes);
+    if (!page.hay_siguientes) return;
+  }
+}
+
+/** The page above the oldest entry of the open conversation (the reader scrolled up). */
+export async function loadOlder(client) {
+  const { store, ui } = client;
+  const conv = store.open;
+  if (!conv || !conv.hasOlder || conv.loadingOlder || !conv.entries.length) return;
+  conv.loadingOlder = true;
+  ui.thread.loadingOlderChanged(conv);
+  try {
+    const page = await client.history.before(conv, conv.firstId);
+    if (page) {
+      conv.hasOlder = page.hay_anteriores;
+      applyEntries(client, conv, page.mensajes, { older: true });
+    }
+  } finally {
+    conv.loadingOlder = false;
+    ui.thread.loadingOlderChanged(conv);
+  }
+}
+
+/** Conversations from the agent's list (names, previews, unread counts) into the data,
+ * then the rows that changed. */
+export function mergeList(client, items) {
+  const { store, reads, ui } = client;
+  const { touched, renamed } = store.mergeList(items);
+  reads.mergeList(items, ui.thread.inView(store.open) ? store.openKey : null);
+  ui.list.update(...touched);
+  for (const conv of renamed) ui.thread.renamed(conv);
+  ui.notify.showUnread(reads.total());
+}
+
+export async function refreshList(client) {
+  const data = await client.history.list();
+  if (!data) return;
+  client.store.listLoaded = true;
+  mergeList(client, data.conversaciones);
+}
+
+/** Fetch the list again shortly (several new conversations at once: one fetch); resolves
+ * once the list, and so every customer's name, is there. */
+export function refreshListSoon(client) {
+  client.listRefresh ??= new Promise((resolve) => setTimeout(resolve, LIST_REFRESH_DELAY_MS))
+    .then(() => refreshList(client))
+    .catch(() => {})
+    .finally(() => {
+      client.listRefresh = null;
+    });
+  return client.listRefresh;
+}
+
+/** The filter box asks the server too: the list holds only the newest conversations. */
+export async function search(client, query) {
+  try {
+    const data = await client.history.search(query);
+    mergeList(client, data.conversaciones);
+  } catch {
+    // The local filter has already done what it can.
+  }
+}
+
+/** After (re)connecting, or when told that live events may have been missed: what came
+ * meanwhile. Rooms are joined before this runs, so nothing falls between the two. */
+export async function resync(client) {
+  if (client.agent) await refreshList(client);
+  const conv = client.store.open;
+  if (conv) await catchUp(client, conv);
+}

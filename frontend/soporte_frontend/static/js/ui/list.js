@@ -1,0 +1,108 @@
+// The agent's list of conversations, newest activity first: name, time, preview, unread
+// count; unread rows red, the open one green. A change updates its row in place and moves
+// only that row; the filter box hides what does not match and asks the server for more.
+
+import { formatTime, t } from "../i18n.js";
+
+const SEARCH_DELAY_MS = 250;
+
+export class ListView {
+  #rows = new Map(); // usuario → {li, button, name, time, preview, badge}
+  #searchTimer = null;
+
+  /** `onOpen(usuario)`: a row was chosen; `onSearch(query)`: the filter box settled on a
+   * query (the list holds only the newest conversations: older ones are found there). */
+  constructor({ store, reads, elements, onOpen, onSearch }) {
+    this.store = store;
+    this.reads = reads;
+    this.el = elements; // {list, empty, filter}
+    this.onOpen = onOpen;
+    this.el.filter.addEventListener("input", () => {
+      this.#arrange();
+      clearTimeout(this.#searchTimer);
+      const query = this.query;
+      if (query) this.#searchTimer = setTimeout(() => onSearch(query), SEARCH_DELAY_MS);
+    });
+  }
+
+  get query() {
+    return this.el.filter.value.trim().toLowerCase();
+  }
+
+  /** These conversations changed (none given: every row's labels did): their rows are
+   * redrawn in place, then every row that is out of order moves. */
+  update(...convs) {
+    for (const conv of convs.length ? convs : this.store.all()) {
+      if (conv.preview) this.#fill(conv);
+    }
+    this.#arrange();
+  }
+
+  /** The rows that match the filter, in order; a row already in its place is not touched
+   * (one new message moves one row). */
+  #arrange() {
+    const query = this.query;
+    const withPreview = this.store.byRecency();
+    const list = this.el.list;
+    const focused = list.contains(document.activeElement) ? document.activeElement : null;
+    let cursor = list.firstElementChild;
+    for (const conv of withPreview) {
+      if (!conv.matches(query)) continue;
+      const { li } = this.#rows.get(conv.usuario) ?? this.#fill(conv);
+      if (li === cursor) cursor = cursor.nextElementSibling;
+      else list.insertBefore(li, cursor);
+    }
+    while (cursor) {
+      const next = cursor.nextElementSibling;
+      cursor.remove();
+      cursor = next;
+    }
+    // Moving a node drops its focus: a keyboard user's row keeps it wherever it moves.
+    if (focused?.isConnected && document.activeElement !== focused) focused.focus({ preventScroll: true });
+    this.el.empty.hidden = list.childElementCount > 0 || !this.store.listLoaded;
+    this.el.empty.textContent = t(withPreview.length ? "list.nomatch" : "list.empty");
+  }
+
+  #fill(conv) {
+    const row = this.#rows.get(conv.usuario) ?? this.#newRow(conv.usuario);
+    const active = conv === this.store.open;
+    const unread = active ? 0 : this.reads.unread(conv.usuario);
+    row.button.className = `conversacion${active ? " activa" : unread ? " no-leida" : ""}`;
+    if (active) row.button.setAttribute("aria-current", "true");
+    else row.button.removeAttribute("aria-current");
+    row.name.textContent = conv.nombre;
+    row.time.dateTime = conv.preview.fecha;
+    row.time.textContent = formatTime(conv.preview.fecha);
+    row.preview.textContent = conv.preview.mensaje; // always text, never HTML
+    if (unread) {
+      row.badge.textContent = String(unread);
+      row.badge.setAttribute("aria-label", t("list.unread", { n: unread }));
+      row.button.append(row.badge);
+    } else {
+      row.badge.remove();
+    }
+    return row;
+  }
+
+  #newRow(usuario) {
+    const li = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.dataset.usuario = usuario;
+    button.addEventListener("click", () => this.onOpen(usuario));
+    const name = document.createElement("span");
+    name.className = "nombre";
+    name.dir = "auto";
+    const time = document.createElement("time");
+    const preview = document.createElement("span");
+    preview.className = "vista-previa";
+    preview.dir = "auto";
+    const badge = document.createElement("span");
+    badge.className = "contador";
+    button.append(name, time, preview);
+    li.append(button);
+    const row = { li, button, name, time, preview, badge };
+    this.#rows.set(usuario, row);
+    return row;
+  }
+}
