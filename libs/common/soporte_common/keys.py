@@ -18,6 +18,19 @@ USER_DIRECTORY_SYNCED = "soporte:usuarios:sincronizado"
 REVOCATIONS_CHANNEL = "soporte:sesiones-revocadas"
 
 
+# Open sockets across every replica (realtime's presence module): per user, a sorted set
+# of socket ids scored by when each stops counting unless its replica renews it, and the
+# set of those that are idle (an agent's hidden tab).
+USER_SOCKETS_PREFIX = "soporte:conexiones:"
+IDLE_SOCKETS_PREFIX = "soporte:inactivas:"
+# Agents who ever connected; their last announced state (usuario -> en_linea | ausente |
+# desconectado); those who set themselves away; "1" while any agent is en_linea.
+KNOWN_AGENTS = "soporte:agentes"
+PRESENCE = "soporte:presencia"
+AWAY_AGENTS = "soporte:ausentes"
+SUPPORT_AVAILABLE = "soporte:disponible"
+
+
 def revoked_session(jti: str) -> str:
     """Present while the session `jti` is revoked (expires with the token)."""
     return f"soporte:revocada:{jti}"
