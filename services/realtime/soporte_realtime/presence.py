@@ -85,7 +85,8 @@ def _script(body: str) -> str:
 # ARGV: 1 usuario, 2 sid, 3 is agent (1/0), 4 ttl ms, 5 cap (0: none)
 _JOIN = _script(
     """
-local usuario, sid, agent, ttl, cap = ARGV[1], ARGV[2], ARGV[3] == '1', tonumber(ARGV[4]), tonumber(ARGV[5])
+local usuario, sid, agent = ARGV[1], ARGV[2], ARGV[3] == '1'
+local ttl, cap = tonumber(ARGV[4]), tonumber(ARGV[5])
 local now = now_ms()
 prune(usuario, now)
 local conn = '@SOCKETS@' .. usuario
