@@ -194,8 +194,8 @@ class PresenceChanges:
 
 
 def _changes(result: Sequence[Any]) -> PresenceChanges:
-    flip = result[1].decode() if isinstance(result[1], bytes) else str(result[1])
-    pairs = [v.decode() if isinstance(v, bytes) else str(v) for v in result[2:]]
+    flip = _text(result[1])
+    pairs = [_text(v) for v in result[2:]]
     return PresenceChanges(
         agents={pairs[i]: PresenceState(pairs[i + 1]) for i in range(0, len(pairs), 2)},
         support_available=None if flip == "" else flip == "1",
@@ -253,7 +253,7 @@ class SocketRegistry:
             for usuario, sid in pending[start : start + batch]:
                 args += [usuario, sid]
             result = await self._renew(keys=self._keys, args=args)
-            pairs = [v.decode() for v in result]
+            pairs = [_text(v) for v in result]
             missing += [(pairs[i], pairs[i + 1]) for i in range(0, len(pairs), 2)]
         return missing
 
@@ -263,10 +263,14 @@ class SocketRegistry:
 
     async def agent_states(self) -> dict[str, PresenceState]:
         raw = await self.redis.hgetall(keys.PRESENCE)
-        return {k.decode(): PresenceState(v.decode()) for k, v in raw.items()}
+        return {_text(k): PresenceState(_text(v)) for k, v in raw.items()}
 
     async def support_available(self) -> bool:
         return await self.redis.get(keys.SUPPORT_AVAILABLE) == b"1"
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _flag(value: bool) -> str:
