@@ -23,8 +23,9 @@ REVOCATIONS_CHANNEL = "soporte:sesiones-revocadas"
 # set of those that are idle (an agent's hidden tab).
 USER_SOCKETS_PREFIX = "soporte:conexiones:"
 IDLE_SOCKETS_PREFIX = "soporte:inactivas:"
-# Agents who ever connected; their last announced state (usuario -> en_linea | ausente |
-# desconectado); those who set themselves away; "1" while any agent is en_linea.
+# Agents who ever connected (usuario -> display name); their last announced state
+# (usuario -> en_linea | ausente | desconectado); those who set themselves away; "1" while
+# any agent is en_linea.
 KNOWN_AGENTS = "soporte:agentes"
 PRESENCE = "soporte:presencia"
 AWAY_AGENTS = "soporte:ausentes"

@@ -23,7 +23,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from soporte_common import keys
-from soporte_common.tokens import Rol
+from soporte_common.tokens import Claims, Rol
 
 # Functions every script below shares. `now` is Redis's clock in ms. Per-user keys are
 # built inside the scripts from the prefixes in soporte_common.keys (one Redis, no cluster).
@@ -82,7 +82,7 @@ def _script(body: str) -> str:
 
 
 # KEYS: 1 presence hash, 2 away agents, 3 availability flag, 4 known agents
-# ARGV: 1 usuario, 2 sid, 3 is agent (1/0), 4 ttl ms, 5 cap (0: none)
+# ARGV: 1 usuario, 2 sid, 3 is agent (1/0), 4 ttl ms, 5 cap (0: none), 6 display name
 _JOIN = _script(
     """
 local usuario, sid, agent = ARGV[1], ARGV[2], ARGV[3] == '1'
@@ -96,7 +96,7 @@ end
 redis.call('ZADD', conn, now + ttl, sid)
 touch(usuario, ttl)
 if agent then
-  redis.call('SADD', KEYS[4], usuario)
+  redis.call('HSET', KEYS[4], usuario, ARGV[6])
   settle(usuario)
 end
 return {'ok', agent and availability() or '', unpack(changes)}
@@ -162,7 +162,7 @@ return missing
 _SWEEP = _script(
     """
 local now = now_ms()
-for _, usuario in ipairs(redis.call('SMEMBERS', KEYS[4])) do
+for _, usuario in ipairs(redis.call('HKEYS', KEYS[4])) do
   prune(usuario, now)
   settle(usuario)
 end
@@ -216,14 +216,14 @@ class SocketRegistry:
         self._sweep = redis.register_script(_SWEEP)
         self._keys = [keys.PRESENCE, keys.AWAY_AGENTS, keys.SUPPORT_AVAILABLE, keys.KNOWN_AGENTS]
 
-    async def join(self, sid: str, usuario: str, rol: Rol) -> PresenceChanges:
+    async def join(self, sid: str, claims: Claims) -> PresenceChanges:
         """Count a new socket, or raise TooManySocketsError (nothing counted then)."""
+        args = [claims.user, sid, _flag(claims.rol == "admin"), self.ttl_ms]
         result = await self._join(
-            keys=self._keys,
-            args=[usuario, sid, _flag(rol == "admin"), self.ttl_ms, self.max_sockets_per_user],
+            keys=self._keys, args=[*args, self.max_sockets_per_user, claims.nombre]
         )
         if result[0] == b"lleno":
-            raise TooManySocketsError(usuario)
+            raise TooManySocketsError(claims.user)
         return _changes(result)
 
     async def leave(self, sid: str, usuario: str, rol: Rol) -> PresenceChanges:
@@ -260,6 +260,20 @@ class SocketRegistry:
     async def sweep(self) -> PresenceChanges:
         """Stop counting agents' sockets that nobody renewed; what changed."""
         return _changes(await self._sweep(keys=self._keys, args=[]))
+
+    async def agents(self) -> dict[str, tuple[str, PresenceState]]:
+        """Every agent who ever connected: usuario -> (display name, state)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(keys.KNOWN_AGENTS)
+            pipe.hgetall(keys.PRESENCE)
+            names, states = await pipe.execute()
+        return {
+            _text(usuario): (
+                _text(nombre),
+                PresenceState(_text(states.get(usuario, b"desconectado"))),
+            )
+            for usuario, nombre in names.items()
+        }
 
     async def agent_states(self) -> dict[str, PresenceState]:
         raw = await self.redis.hgetall(keys.PRESENCE)
