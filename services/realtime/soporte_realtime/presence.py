@@ -218,10 +218,9 @@ class SocketRegistry:
 
     async def join(self, sid: str, claims: Claims) -> PresenceChanges:
         """Count a new socket, or raise TooManySocketsError (nothing counted then)."""
-        args = [claims.user, sid, _flag(claims.rol == "admin"), self.ttl_ms]
-        result = await self._join(
-            keys=self._keys, args=[*args, self.max_sockets_per_user, claims.nombre]
-        )
+        agent = _flag(claims.rol == "admin")
+        args: list[str | int] = [claims.user, sid, agent, self.ttl_ms, self.max_sockets_per_user]
+        result = await self._join(keys=self._keys, args=[*args, claims.nombre])
         if result[0] == b"lleno":
             raise TooManySocketsError(claims.user)
         return _changes(result)
