@@ -21,6 +21,10 @@ class Event(StrEnum):
     MESSAGE_RECEIVED = "mensaje_recibido"
     RESYNC = "sincronizar"
     SESSION_ENDED = "sesion_terminada"
+    # both ways: an agent sets its own state; agents hear every agent's changes
+    PRESENCE = "presencia"
+    # server → customers: whether any agent is en_linea (on connect and on every change)
+    SUPPORT_AVAILABLE = "soporte_disponible"
 
 
 class EntryType(StrEnum):
@@ -29,8 +33,9 @@ class EntryType(StrEnum):
     MESSAGE = "mensaje"
 
 
-# Every socket joins its user's room; agents also join ADMINS_ROOM.
+# Every socket joins its user's room; agents also join ADMINS_ROOM, customers CUSTOMERS_ROOM.
 ADMINS_ROOM: Final = "admins"
+CUSTOMERS_ROOM: Final = "clientes"
 USER_ROOM_PREFIX: Final = "user:"
 
 
@@ -49,6 +54,15 @@ class ConnectRefusal(StrEnum):
     NO_TOKEN = "Token no proporcionado"
     BAD_TOKEN = "Token inválido"
     UNAVAILABLE = "Servicio no disponible; reintentando"
+    TOO_MANY = "Demasiadas conexiones"
+
+
+class PresenceState(StrEnum):
+    """An agent's `estado` in `presencia` and `GET /api/agentes`."""
+
+    ONLINE = "en_linea"
+    AWAY = "ausente"
+    OFFLINE = "desconectado"
 
 
 class SessionEndReason(StrEnum):
@@ -132,10 +146,15 @@ def browser_tables() -> dict[str, object]:
     return {
         "EVENTS": {e.name: e.value for e in Event},
         "ENTRY_TYPES": {t.name: t.value for t in EntryType},
-        "ROOMS": {"ADMINS": ADMINS_ROOM, "USER_PREFIX": USER_ROOM_PREFIX},
+        "ROOMS": {
+            "ADMINS": ADMINS_ROOM,
+            "CUSTOMERS": CUSTOMERS_ROOM,
+            "USER_PREFIX": USER_ROOM_PREFIX,
+        },
         "SUPPORT_TEAM": SUPPORT_TEAM,
         "CONNECT_REFUSALS": {r.name: r.value for r in ConnectRefusal},
         "SESSION_END_REASONS": {r.name: r.value for r in SessionEndReason},
+        "PRESENCE_STATES": {p.name: p.value for p in PresenceState},
         "REJECT_CODES": {c.name: c.value for c in RejectCode},
         "REJECT_TEXTS": {c.value: t for c, t in REJECT_TEXTS.items()},
         "ERROR_CODES": {c.name: c.value for c in ErrorCode},

@@ -25,9 +25,16 @@ BIGINT_MAX = 2**63 - 1  # the largest key Postgres stores
 class MessageRejectedError(Exception):
     """A send that is refused: the sender gets {ok: false, error, codigo}."""
 
-    def __init__(self, code: RejectCode, *, max_length: int = DEFAULT_MAX_MESSAGE_LENGTH) -> None:
+    def __init__(
+        self,
+        code: RejectCode,
+        *,
+        max_length: int = DEFAULT_MAX_MESSAGE_LENGTH,
+        text: str | None = None,
+    ) -> None:
+        """`text`, when given, says more precisely what was wrong than the code's default."""
         self.code = code
-        self.text = reject_text(code, max_length=max_length)
+        self.text = text or reject_text(code, max_length=max_length)
         super().__init__(self.text)
 
     def ack(self) -> dict[str, object]:

@@ -1,5 +1,5 @@
-"""The Socket.IO events of the contract: connect (authenticate, join rooms), disconnect,
-and `mensaje_privado` (validate, accept, acknowledge)."""
+"""The Socket.IO events of the contract: connect (authenticate, count the socket, join
+rooms), disconnect, `mensaje_privado` (validate, accept, acknowledge) and `presencia`."""
 
 from __future__ import annotations
 
@@ -11,22 +11,37 @@ from typing import Any, NoReturn
 import socketio
 from redis.exceptions import RedisError
 
-from soporte_common.contract import ConnectRefusal, RejectCode
+from soporte_common.contract import ConnectRefusal, PresenceState, RejectCode
 from soporte_common.logging import get_logger
 from soporte_common.messages import MessageRejectedError, parse_send_request
 from soporte_common.tokens import COOKIE_NAME, InvalidTokenError, SessionGuard
 from soporte_realtime import metrics
 from soporte_realtime.bus import MessageBus
+from soporte_realtime.presence import TooManySocketsError
+from soporte_realtime.presence_keeper import PresenceKeeper
 from soporte_realtime.routing import rooms_joined
 from soporte_realtime.sessions import Sessions
 
 log = get_logger(__name__)
 
 REFUSED_LINGER_SECONDS = 1.0
+AGENTS_ONLY = "Solo el equipo de soporte puede hacer esto"
+UNAVAILABLE = "No se pudo guardar; inténtalo de nuevo"
+_PRESENCE_STATES = {PresenceState.ONLINE.value: False, PresenceState.AWAY.value: True}
 
 
-class HandshakeRefusedError(Exception):
-    pass
+def parse_presence(data: object) -> tuple[bool, bool]:
+    """`presencia` payload → (away, idle_tab), or MessageRejectedError. `{inactiva: bool}`
+    says this tab went idle or came back; `{estado}` alone is the agent's own switch."""
+    if isinstance(data, dict) and "inactiva" in data:
+        if not isinstance(data["inactiva"], bool):
+            raise MessageRejectedError(RejectCode.INVALID, text="inactiva debe ser true o false")
+        return data["inactiva"], True
+    if not isinstance(data, dict) or data.get("estado") not in _PRESENCE_STATES:
+        raise MessageRejectedError(
+            RejectCode.INVALID, text="Presencia inválida: se esperaba {estado: en_linea|ausente}"
+        )
+    return _PRESENCE_STATES[data["estado"]], False
 
 
 def handshake_token(environ: dict[str, Any], auth: object) -> str:
@@ -49,12 +64,19 @@ def handshake_token(environ: dict[str, Any], auth: object) -> str:
 
 class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     def __init__(
-        self, *, guard: SessionGuard, bus: MessageBus, sessions: Sessions, max_message_length: int
+        self,
+        *,
+        guard: SessionGuard,
+        bus: MessageBus,
+        sessions: Sessions,
+        presence: PresenceKeeper,
+        max_message_length: int,
     ) -> None:
         super().__init__("/")
         self.guard = guard
         self.bus = bus
         self.sessions = sessions
+        self.presence = presence
         self.max_message_length = max_message_length
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -65,6 +87,13 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             self._refuse(sid, str(exc), reason=str(exc))
         except InvalidTokenError:
             self._refuse(sid, ConnectRefusal.BAD_TOKEN, reason=ConnectRefusal.BAD_TOKEN)
+        except RedisError:
+            self._refuse(sid, ConnectRefusal.UNAVAILABLE, reason="redis")
+        try:
+            await self.presence.join(sid, claims)
+        except TooManySocketsError:
+            log.warning("too many sockets; refused", usuario=claims.user)
+            self._refuse(sid, ConnectRefusal.TOO_MANY, reason="demasiadas")
         except RedisError:
             self._refuse(sid, ConnectRefusal.UNAVAILABLE, reason="redis")
         for room in rooms_joined(claims):
@@ -94,6 +123,25 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return
         self.sessions.remove(sid)
         log.info("socket disconnected", sid=sid, usuario=claims.user, reason=str(reason))
+        try:
+            await self.presence.leave(sid, claims)
+        except RedisError as exc:  # it stops counting at its TTL instead
+            log.warning("could not uncount a closed socket", sid=sid, error=str(exc))
+
+    async def on_presencia(self, sid: str, data: object = None) -> dict[str, object]:
+        """Agents only: `{estado: "ausente" | "en_linea", inactiva?: bool}`: the agent's own
+        Away switch, or (`inactiva`) this tab went idle or came back."""
+        claims = self.sessions.get(sid)
+        try:
+            if claims is None or claims.rol != "admin":
+                raise MessageRejectedError(RejectCode.NOT_ALLOWED, text=AGENTS_ONLY)
+            away, idle_tab = parse_presence(data)
+            await self.presence.set_state(sid, claims, away=away, idle_tab=idle_tab)
+        except MessageRejectedError as exc:
+            return exc.ack()
+        except RedisError:
+            return MessageRejectedError(RejectCode.UNAVAILABLE, text=UNAVAILABLE).ack()
+        return {"ok": True}
 
     async def on_mensaje_privado(self, sid: str, data: object = None) -> dict[str, object]:
         """Returns the acknowledgement: {ok: true, id, fecha} or {ok: false, error, codigo}."""

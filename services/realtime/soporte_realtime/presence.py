@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from redis.asyncio import Redis
 
 from soporte_common import keys
+from soporte_common.contract import PresenceState
 from soporte_common.tokens import Claims, Rol
 
 # Functions every script below shares. `now` is Redis's clock in ms. Per-user keys are
@@ -54,6 +54,7 @@ local function settle(usuario)
   if redis.call('HGET', KEYS[1], usuario) ~= estado then
     redis.call('HSET', KEYS[1], usuario, estado)
     table.insert(changes, usuario)
+    table.insert(changes, redis.call('HGET', KEYS[4], usuario) or usuario)
     table.insert(changes, estado)
   end
 end
@@ -171,14 +172,14 @@ return {'ok', availability(), unpack(changes)}
 )
 
 
-class PresenceState(StrEnum):
-    ONLINE = "en_linea"
-    AWAY = "ausente"
-    OFFLINE = "desconectado"
-
-
 class TooManySocketsError(Exception):
     """The user already has the most sockets allowed open, across every replica."""
+
+
+@dataclass(frozen=True)
+class AgentPresence:
+    nombre: str
+    estado: PresenceState
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ class PresenceChanges:
     """What one registry call changed: agents whose state changed, and whether support
     as a whole became available (True) or unavailable (False); None when it did not flip."""
 
-    agents: dict[str, PresenceState] = field(default_factory=dict)
+    agents: dict[str, AgentPresence] = field(default_factory=dict)
     support_available: bool | None = None
 
     def __bool__(self) -> bool:
@@ -197,7 +198,10 @@ def _changes(result: Sequence[Any]) -> PresenceChanges:
     flip = _text(result[1])
     pairs = [_text(v) for v in result[2:]]
     return PresenceChanges(
-        agents={pairs[i]: PresenceState(pairs[i + 1]) for i in range(0, len(pairs), 2)},
+        agents={
+            pairs[i]: AgentPresence(pairs[i + 1], PresenceState(pairs[i + 2]))
+            for i in range(0, len(pairs), 3)
+        },
         support_available=None if flip == "" else flip == "1",
     )
 
@@ -260,23 +264,18 @@ class SocketRegistry:
         """Stop counting agents' sockets that nobody renewed; what changed."""
         return _changes(await self._sweep(keys=self._keys, args=[]))
 
-    async def agents(self) -> dict[str, tuple[str, PresenceState]]:
-        """Every agent who ever connected: usuario -> (display name, state)."""
+    async def agents(self) -> dict[str, AgentPresence]:
+        """Every agent who ever connected, with its display name and state."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hgetall(keys.KNOWN_AGENTS)
             pipe.hgetall(keys.PRESENCE)
             names, states = await pipe.execute()
         return {
-            _text(usuario): (
-                _text(nombre),
-                PresenceState(_text(states.get(usuario, b"desconectado"))),
+            _text(usuario): AgentPresence(
+                _text(nombre), PresenceState(_text(states.get(usuario, b"desconectado")))
             )
             for usuario, nombre in names.items()
         }
-
-    async def agent_states(self) -> dict[str, PresenceState]:
-        raw = await self.redis.hgetall(keys.PRESENCE)
-        return {_text(k): PresenceState(_text(v)) for k, v in raw.items()}
 
     async def support_available(self) -> bool:
         return await self.redis.get(keys.SUPPORT_AVAILABLE) == b"1"

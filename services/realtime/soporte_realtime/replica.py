@@ -24,6 +24,8 @@ from soporte_realtime import metrics
 from soporte_realtime.bus import MessageBus
 from soporte_realtime.handlers import ChatNamespace
 from soporte_realtime.manager import ReplicaManager
+from soporte_realtime.presence import SocketRegistry
+from soporte_realtime.presence_keeper import PresenceKeeper
 from soporte_realtime.sessions import Sessions
 from soporte_realtime.settings import RealtimeSettings
 
@@ -72,6 +74,16 @@ class Replica:
             logger=False,
             engineio_logger=False,
         )
+        self.presence = PresenceKeeper(
+            self.sio,
+            SocketRegistry(
+                self.redis,
+                ttl_seconds=settings.presence_ttl_seconds,
+                max_sockets_per_user=settings.max_sockets_per_user,
+            ),
+            local_sockets=self.sessions.items,
+            sweep_seconds=settings.presence_sweep_seconds,
+        )
         self.sio.register_namespace(
             ChatNamespace(
                 guard=SessionGuard(settings.token_codec(), self.redis),
@@ -82,6 +94,7 @@ class Replica:
                     client_id_ttl=settings.client_id_ttl_seconds,
                 ),
                 sessions=self.sessions,
+                presence=self.presence,
                 max_message_length=settings.max_message_length,
             )
         )
@@ -109,9 +122,11 @@ class Replica:
         self.manager.initialize()
         self._revocations = asyncio.create_task(self.sessions.follow_revocations(self.redis))
         await asyncio.wait_for(self.manager.subscribed.wait(), SUBSCRIBE_TIMEOUT_SECONDS)
+        self.presence.start()
         log.info("realtime ready")
 
     async def stop(self) -> None:
+        await self.presence.stop()
         if self._revocations is not None:
             self._revocations.cancel()
             with contextlib.suppress(asyncio.CancelledError):

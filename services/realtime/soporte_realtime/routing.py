@@ -13,7 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from soporte_common.contract import ADMINS_ROOM, SUPPORT_TEAM, RejectCode, user_room
+from soporte_common.contract import (
+    ADMINS_ROOM,
+    CUSTOMERS_ROOM,
+    SUPPORT_TEAM,
+    RejectCode,
+    user_room,
+)
 from soporte_common.messages import MessageRejectedError
 from soporte_common.tokens import Claims
 
@@ -27,10 +33,11 @@ class Route:
 
 
 def rooms_joined(claims: Claims) -> list[str]:
-    """Every socket joins its user's room; an agent's also joins every agent's room."""
+    """Every socket joins its user's room; an agent's also joins every agent's room, a
+    customer's every customer's room (whether support is available goes to all of them)."""
     if claims.rol == "admin":
         return [user_room(claims.user), ADMINS_ROOM]
-    return [user_room(claims.user)]
+    return [user_room(claims.user), CUSTOMERS_ROOM]
 
 
 def conversation_of(de: str, rol: str, para: str) -> str:

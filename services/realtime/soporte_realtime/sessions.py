@@ -46,6 +46,9 @@ class Sessions:
         session = self._by_sid.get(sid)
         return session.claims if session else None
 
+    def items(self) -> list[tuple[str, Claims]]:
+        return [(sid, session.claims) for sid, session in self._by_sid.items()]
+
     def add(self, sid: str, claims: Claims) -> None:
         delay = max(0.0, claims.exp - time.time())
         handle = asyncio.get_running_loop().call_later(

@@ -13,5 +13,12 @@ class RealtimeSettings(SoporteSettings):
     max_frame_bytes: int = 64 * 1024
     # How long a client-chosen message id (`cid`) is remembered for deduplicating retries.
     client_id_ttl_seconds: int = 24 * 3600
+    # At most this many open sockets per user, across every replica.
+    max_sockets_per_user: int = 20
+    # A replica renews its sockets in Redis every third of this; a replica that dies
+    # without a goodbye stops counting (sockets, presence) within it.
+    presence_ttl_seconds: float = 30.0
+    # How often each replica looks for sockets that stopped counting.
+    presence_sweep_seconds: float = 5.0
     ping_interval_seconds: int = 25
     ping_timeout_seconds: int = 20

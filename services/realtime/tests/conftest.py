@@ -102,7 +102,7 @@ class Client:
     def __post_init__(self) -> None:
         self.sio.on("mensaje_recibido", self.received.append)
         self.sio.on("connect_error", self.refused.append)
-        for event in ("sincronizar", "sesion_terminada"):
+        for event in ("sincronizar", "sesion_terminada", "presencia", "soporte_disponible"):
             self.sio.on(event, lambda data, event=event: self.events.append((event, data)))
         self.sio.on("disconnect", lambda *args: self.events.append(("disconnect", args)))
 
@@ -121,6 +121,10 @@ class Client:
         await self.sio.connect(
             url, headers=all_headers, transports=[transport], auth=auth, wait_timeout=5
         )
+
+    def got(self, event: str) -> list[Any]:
+        """What this client received of `event`, in order."""
+        return [data for name, data in self.events if name == event]
 
     async def send(self, para: str, mensaje: object, **extra: Any) -> dict[str, Any]:
         ack: dict[str, Any] = await self.sio.call(

@@ -6,8 +6,9 @@ import asyncio
 import pytest
 from redis.asyncio import Redis
 
+from soporte_common.contract import PresenceState
 from soporte_common.tokens import Claims, Rol
-from soporte_realtime.presence import PresenceState, SocketRegistry, TooManySocketsError
+from soporte_realtime.presence import PresenceChanges, SocketRegistry, TooManySocketsError
 from soporte_stack.testing import eventually
 
 pytestmark = pytest.mark.integration
@@ -17,6 +18,14 @@ ONLINE, AWAY, OFFLINE = PresenceState.ONLINE, PresenceState.AWAY, PresenceState.
 
 def person(usuario: str, rol: Rol) -> Claims:
     return Claims(user=usuario, nombre=usuario.title(), rol=rol, iat=0, exp=1, jti=usuario)
+
+
+def states(changes: PresenceChanges) -> dict[str, PresenceState]:
+    return {usuario: agent.estado for usuario, agent in changes.agents.items()}
+
+
+async def agent_states(sockets: SocketRegistry) -> dict[str, PresenceState]:
+    return {usuario: agent.estado for usuario, agent in (await sockets.agents()).items()}
 
 
 def registry(redis: Redis, *, ttl: float = 30.0, cap: int = 20) -> SocketRegistry:
@@ -39,22 +48,22 @@ async def test_a_user_has_at_most_the_cap_of_sockets_across_replicas(redis: Redi
 async def test_an_agent_is_online_while_any_socket_counts(redis: Redis) -> None:
     sockets = registry(redis)
     first = await sockets.join("t1", person("maria", "admin"))
-    assert first.agents == {"maria": ONLINE}
+    assert states(first) == {"maria": ONLINE}
     assert first.support_available is True
     assert not await sockets.join("t2", person("maria", "admin"))  # a second tab changes nothing
     assert not await sockets.leave("t1", "maria", "admin")
     last = await sockets.leave("t2", "maria", "admin")
-    assert last.agents == {"maria": OFFLINE}
+    assert states(last) == {"maria": OFFLINE}
     assert last.support_available is False
-    assert await sockets.agent_states() == {"maria": OFFLINE}
-    assert await sockets.agents() == {"maria": ("Maria", OFFLINE)}
+    assert await agent_states(sockets) == {"maria": OFFLINE}
+    assert last.agents["maria"].nombre == "Maria"
 
 
 async def test_customers_never_change_presence(redis: Redis) -> None:
     sockets = registry(redis)
     assert not await sockets.join("c1", person("ana", "user"))
     assert not await sockets.leave("c1", "ana", "user")
-    assert await sockets.agent_states() == {}
+    assert await agent_states(sockets) == {}
 
 
 async def test_away_when_every_tab_is_idle_or_by_the_agents_own_switch(redis: Redis) -> None:
@@ -63,18 +72,18 @@ async def test_away_when_every_tab_is_idle_or_by_the_agents_own_switch(redis: Re
     await sockets.join("t2", person("maria", "admin"))
     assert not await sockets.set_idle("t1", "maria", idle=True)  # one tab still in use
     idle = await sockets.set_idle("t2", "maria", idle=True)
-    assert idle.agents == {"maria": AWAY}
+    assert states(idle) == {"maria": AWAY}
     assert idle.support_available is False
     back = await sockets.set_idle("t1", "maria", idle=False)
-    assert back.agents == {"maria": ONLINE}
+    assert states(back) == {"maria": ONLINE}
     away = await sockets.set_away("maria", away=True)
-    assert away.agents == {"maria": AWAY}
+    assert states(away) == {"maria": AWAY}
     assert not await sockets.set_idle("t2", "maria", idle=False)  # still away by choice
-    assert (await sockets.set_away("maria", away=False)).agents == {"maria": ONLINE}
+    assert states(await sockets.set_away("maria", away=False)) == {"maria": ONLINE}
     # An idle tab that closes stops counting as idle too.
     await sockets.set_idle("t2", "maria", idle=True)
     assert not await sockets.leave("t2", "maria", "admin")
-    assert await sockets.agent_states() == {"maria": ONLINE}
+    assert await agent_states(sockets) == {"maria": ONLINE}
 
 
 async def test_support_is_available_while_one_agent_is_online(redis: Redis) -> None:
@@ -95,7 +104,7 @@ async def test_a_dead_replicas_agent_goes_offline_once_for_everyone(redis: Redis
 
     async def swept() -> bool:
         results = await asyncio.gather(*(s.sweep() for s in survivors))
-        announced.extend(r.agents for r in results if r.agents)
+        announced.extend(states(r) for r in results if r.agents)
         return bool(announced)
 
     await eventually(swept, timeout=5)
@@ -110,7 +119,7 @@ async def test_renewed_sockets_keep_counting(redis: Redis) -> None:
         assert await alive.renew([("maria", "t1")]) == []
         assert not await alive.sweep()
         await asyncio.sleep(0.1)
-    assert await alive.agent_states() == {"maria": ONLINE}
+    assert await agent_states(alive) == {"maria": ONLINE}
 
 
 async def test_renewal_reports_sockets_swept_while_the_replica_stalled(redis: Redis) -> None:
@@ -124,7 +133,7 @@ async def test_renewal_reports_sockets_swept_while_the_replica_stalled(redis: Re
     await eventually(swept, timeout=5)
     missing = await stalled.renew([("maria", "t1"), ("ana", "c1")])
     assert sorted(missing) == [("ana", "c1"), ("maria", "t1")]
-    assert (await stalled.join("t1", person("maria", "admin"))).agents == {"maria": ONLINE}
+    assert states(await stalled.join("t1", person("maria", "admin"))) == {"maria": ONLINE}
 
 
 async def test_a_crashed_replicas_sockets_stop_counting_against_the_cap(redis: Redis) -> None:

@@ -46,8 +46,8 @@ def test_an_agent_reply_goes_to_the_customer_and_every_agent() -> None:
     assert rooms_for(claims("maria", "admin"), "ana") == ["user:ana", "admins"]
 
 
-def test_every_socket_joins_its_users_room_and_agents_also_join_theirs() -> None:
-    assert rooms_joined(claims("ana", "user")) == ["user:ana"]
+def test_every_socket_joins_its_users_room_and_its_sides_room() -> None:
+    assert rooms_joined(claims("ana", "user")) == ["user:ana", "clientes"]
     assert rooms_joined(claims("maria", "admin")) == ["user:maria", "admins"]
 
 
