@@ -44,6 +44,10 @@ def parse_presence(data: object) -> tuple[bool, bool]:
     return _PRESENCE_STATES[data["estado"]], False
 
 
+class HandshakeRefusedError(Exception):
+    pass
+
+
 def handshake_token(environ: dict[str, Any], auth: object) -> str:
     """The token from the `auth` payload (scripts) or else the `token` cookie (browsers)."""
     if isinstance(auth, dict) and isinstance(auth.get("token"), str) and auth["token"]:
