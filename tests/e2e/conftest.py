@@ -92,8 +92,10 @@ class Chat:
     received: list[dict[str, Any]] = field(default_factory=list)
     refused: list[Any] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
+    availability: list[Any] = field(default_factory=list)  # soporte_disponible, in order
 
     def __post_init__(self) -> None:
+        self.sio.on("soporte_disponible", self.availability.append)
         self.sio.on("mensaje_recibido", self.received.append)
         self.sio.on("connect_error", self.refused.append)
         self.sio.on("sesion_terminada", lambda data: self.events.append("sesion_terminada"))

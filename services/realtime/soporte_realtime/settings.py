@@ -16,9 +16,10 @@ class RealtimeSettings(SoporteSettings):
     # At most this many open sockets per user, across every replica.
     max_sockets_per_user: int = 20
     # A replica renews its sockets in Redis every third of this; a replica that dies
-    # without a goodbye stops counting (sockets, presence) within it.
-    presence_ttl_seconds: float = 30.0
+    # without a goodbye stops counting (sockets, presence) within it plus one sweep
+    # (the defaults: within 28 s).
+    presence_ttl_seconds: float = 25.0
     # How often each replica looks for sockets that stopped counting.
-    presence_sweep_seconds: float = 5.0
+    presence_sweep_seconds: float = 3.0
     ping_interval_seconds: int = 25
     ping_timeout_seconds: int = 20
