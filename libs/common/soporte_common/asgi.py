@@ -27,10 +27,9 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 
 
-class RequestIdMiddleware:
-    """Takes the caller's X-Request-ID (a proxy's, a client's) or makes one, binds it to the
-    structlog context as `request_id` for every log line of the request, and returns it in
-    the response's X-Request-ID header. Plain ASGI: no per-request task or body copy."""
+class HttpMiddleware:
+    """Base of the plain-ASGI middlewares (no per-request task or body copy, unlike the
+    decorator style): HTTP requests go to `handle`, other scopes pass through untouched."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -39,6 +38,18 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class RequestIdMiddleware(HttpMiddleware):
+    """Takes the caller's X-Request-ID (a proxy's, a client's) or makes one, binds it to the
+    structlog context as `request_id` for every log line of the request, and returns it in
+    the response's X-Request-ID header."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = request_id_from(scope)
         header = (b"x-request-id", request_id.encode())
 
@@ -55,17 +66,10 @@ class RequestIdMiddleware:
             structlog.contextvars.reset_contextvars(**tokens)
 
 
-class LatencyMiddleware:
-    """Observes every request's latency by route template and status (plain ASGI: the
-    decorator style costs a task and a stream per request)."""
+class LatencyMiddleware(HttpMiddleware):
+    """Observes every request's latency by route template and status."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.perf_counter()
         status = 500
 

@@ -9,6 +9,7 @@ Each service keeps what it needs in its lifespan state; the dependencies here re
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -120,6 +121,29 @@ CurrentUser = Annotated[Claims, Depends(current_claims)]
 CurrentAdmin = Annotated[Claims, Depends(admin_claims)]
 
 ReadinessCheck = Callable[[Request], Awaitable[None]]
+
+
+def create_api(
+    *,
+    title: str,
+    prefix: str,
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[Any]],
+    readiness: dict[str, ReadinessCheck],
+    interactive_docs: bool,
+) -> FastAPI:
+    """A service's FastAPI app with what every HTTP service has (install_common). The
+    OpenAPI document is always at `<prefix>/openapi.json`; the interactive docs page loads
+    its script from a CDN, so it is served (at `<prefix>/docs`) only when asked for (local
+    mode): no third-party code on the origin that holds the session cookie."""
+    app = FastAPI(
+        title=title,
+        lifespan=lifespan,
+        docs_url=f"{prefix}/docs" if interactive_docs else None,
+        openapi_url=f"{prefix}/openapi.json",
+        redoc_url=None,
+    )
+    install_common(app, readiness=readiness)
+    return app
 
 
 def install_common(app: FastAPI, *, readiness: dict[str, ReadinessCheck]) -> None:

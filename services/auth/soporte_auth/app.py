@@ -16,7 +16,7 @@ from soporte_auth.users import UserStore
 from soporte_common.database import create_pool
 from soporte_common.redis_client import connect_redis
 from soporte_common.tokens import SessionGuard
-from soporte_common.web import install_common, postgres_ready, redis_ready
+from soporte_common.web import create_api, postgres_ready, redis_ready
 
 
 async def ensure_first_accounts(users: UserStore, settings: AuthSettings) -> None:
@@ -69,13 +69,12 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
             await redis.aclose()
             await db.close()
 
-    app = FastAPI(
+    app = create_api(
         title="Soporte auth",
+        prefix="/api/auth",
         lifespan=lifespan,
-        docs_url="/api/auth/docs",
-        openapi_url="/api/auth/openapi.json",
-        redoc_url=None,
+        readiness={"redis": redis_ready, "postgres": postgres_ready},
+        interactive_docs=settings.env == "local",
     )
-    install_common(app, readiness={"redis": redis_ready, "postgres": postgres_ready})
     app.include_router(router)
     return app

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from soporte_common.database import create_pool
 from soporte_common.redis_client import connect_redis
 from soporte_common.tokens import SessionGuard
-from soporte_common.web import install_common, postgres_ready, redis_ready
+from soporte_common.web import create_api, postgres_ready, redis_ready
 from soporte_history.consumer import StreamConsumer
 from soporte_history.deps import State, app_state
 from soporte_history.routes import internal, router
@@ -66,16 +66,12 @@ def create_app(settings: HistorySettings | None = None, *, port: int = 8083) -> 
             await redis.aclose()
             await db.close()
 
-    app = FastAPI(
+    app = create_api(
         title="Soporte history-api",
+        prefix="/api",
         lifespan=lifespan,
-        docs_url="/api/docs",
-        openapi_url="/api/openapi.json",
-        redoc_url=None,
-    )
-    install_common(
-        app,
         readiness={"redis": redis_ready, "postgres": postgres_ready, "consumer": consumer_alive},
+        interactive_docs=settings.env == "local",
     )
     app.include_router(router)
     app.include_router(internal)
