@@ -6,27 +6,15 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-from soporte_common import database
 from soporte_common.logging import configure_logging
-from soporte_common.settings import DatabaseSettings, SoporteSettings
+from soporte_common.settings import SoporteSettings
+
+if TYPE_CHECKING:  # only the services that own tables import the database module
+    from soporte_common.database import Migrations
 
 SettingsT = TypeVar("SettingsT", bound=SoporteSettings)
-
-
-@dataclass(frozen=True)
-class Migrations:
-    """A service's alembic migrations, with their own version table in the shared database."""
-
-    directory: Path
-    version_table: str
-
-    def upgrade(self, settings: DatabaseSettings) -> None:
-        database.upgrade(
-            self.directory, settings.database_url.get_secret_value(), self.version_table
-        )
 
 
 @dataclass

@@ -12,7 +12,8 @@ from soporte_auth.app import create_app
 from soporte_auth.settings import AuthSettings
 from soporte_auth.users import UserStore
 from soporte_common import database
-from soporte_common.cli import Migrations, ServiceCli
+from soporte_common.cli import ServiceCli
+from soporte_common.database import Migrations
 from soporte_common.redis_client import connect_redis
 from soporte_common.serving import serve
 from soporte_common.text import clean_display_name, is_valid_username

@@ -6,7 +6,8 @@ import functools
 import sys
 from pathlib import Path
 
-from soporte_common.cli import Migrations, ServiceCli
+from soporte_common.cli import ServiceCli
+from soporte_common.database import Migrations
 from soporte_common.serving import serve
 from soporte_history.app import create_app
 from soporte_history.settings import HistorySettings
