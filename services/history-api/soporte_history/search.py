@@ -1,8 +1,8 @@
 """Full-text search over the log's messages and notes (agents only): every word the agent
-typed must be there, whatever its case and accents; words of three characters or more also
-match as the start of a longer word ("reembols" finds "reembolso"). Newest first, over all
-of history. The index is `mensajes.busqueda` (migration 0002), which Postgres maintains in
-the transaction that stores each entry."""
+typed must be there (or a word of its family: Spanish stemming, so "reembolso" finds
+"reembolsos"), whatever its case and accents; the commonest Spanish words ("de", "la") are
+ignored. Newest first, over all of history. The index is `mensajes.busqueda` (migration
+0002), which Postgres maintains in the transaction that stores each entry."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from soporte_history.schemas import SearchResult, SearchResults
 # one lexeme, and nothing typed is tsquery syntax).
 _WORD: Final = re.compile(r"[^\W_]+")
 MAX_WORDS: Final = 8
-PREFIX_FROM: Final = 3  # shorter words match whole words only
 
 SEARCH = """
 SELECT id, tipo, conversacion, de_usuario, mensaje, fecha
@@ -34,9 +33,7 @@ SELECT id, tipo, conversacion, de_usuario, mensaje, fecha
 def tsquery_text(q: str) -> str | None:
     """The tsquery for what the agent typed (None: no word in it)."""
     words = _WORD.findall(q)[:MAX_WORDS]
-    if not words:
-        return None
-    return " & ".join(f"{w}:*" if len(w) >= PREFIX_FROM else w for w in words)
+    return " & ".join(words) if words else None
 
 
 async def search(db: asyncpg.Pool, q: str, *, con: str | None, limit: int) -> SearchResults:

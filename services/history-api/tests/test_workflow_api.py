@@ -211,7 +211,7 @@ async def test_search_finds_messages_and_notes_whatever_the_case_and_accents(
         return [(r["id"], r["tipo"], r["conversacion"]) for r in body["resultados"]]  # type: ignore[index]
 
     assert await found(q="envio") == [
-        (hostile, "mensaje", "bea"),  # "envíos" starts with "envio"
+        (hostile, "mensaje", "bea"),  # "envíos": the same family
         (noted, "nota", "bea"),
         (first, "mensaje", "ana"),
     ]
@@ -219,6 +219,7 @@ async def test_search_finds_messages_and_notes_whatever_the_case_and_accents(
     assert await found(q="envio", con="ana") == [(first, "mensaje", "ana")]
     assert await found(q="envio", limit=1) == [(hostile, "mensaje", "bea")]
     assert await found(q="reembolso") == []
+    assert await found(q="de la") == []  # only the commonest words: nothing to look for
     assert await found(q="!!! ¿?") == []  # no word: nothing, not an error
     assert await found(q="resuelta") == []  # status changes are not text
     [result] = ok(await get(client, maria, "/api/buscar", q="onerror"))["resultados"]  # type: ignore[index]

@@ -15,13 +15,15 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Search ignores case and accents ("envio" finds "envío"): the simple parser's words,
-    # unaccented, lower-cased, no stemming (an agent finds exactly the words typed).
+    # Search ignores case and accents ("envio" finds "envío") and finds a word's family
+    # ("reembolso" finds "reembolsos"): Spanish stemming of the unaccented words. Whole
+    # lexemes, no prefixes: GIN then skips through a common word's postings, and the
+    # planner knows each word's frequency.
     op.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
-    op.execute("CREATE TEXT SEARCH CONFIGURATION soporte_busqueda (COPY = pg_catalog.simple)")
+    op.execute("CREATE TEXT SEARCH CONFIGURATION soporte_busqueda (COPY = pg_catalog.spanish)")
     op.execute(
         "ALTER TEXT SEARCH CONFIGURATION soporte_busqueda "
-        "ALTER MAPPING FOR hword, hword_part, word WITH unaccent, simple"
+        "ALTER MAPPING FOR hword, hword_part, word WITH unaccent, spanish_stem"
     )
     # Every entry of a conversation's log is a row: `tipo` says which; a note has no
     # recipient, a status change or assignment no text (its fields are in `datos`), an
