@@ -12,7 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from soporte_bench.scenarios import cpu_us_per_message
+from soporte_bench.scenarios import Scale, cpu_us_per_message
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
     search = _get(s, "history", "search_ms", "p99")
     twice = _get(s, "workflow", "assigned_twice_or_more")
     dropped = _get(s, "workflow", "never_assigned")
-    rate = _get(s, "workflow", "rate_per_second")
+    rate = _get(s, "workflow", "rate_per_second") or Scale().workflow_rate
 
     def at_least(value: float | None, floor: float | None) -> bool | None:
         return None if value is None or floor is None else value >= floor
