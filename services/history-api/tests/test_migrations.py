@@ -15,7 +15,7 @@ import pytest
 from alembic import command
 
 from soporte_common.database import alembic_config
-from soporte_history.cli import MIGRATIONS, VERSION_TABLE
+from soporte_history.cli import MIGRATIONS
 from soporte_history.queries import ListFilter, conversation_list, conversation_page
 from soporte_history.search import search
 from soporte_stack.testing import RunningStack
@@ -37,7 +37,7 @@ async def database(infra: RunningStack) -> AsyncIterator[str]:
 
 async def migrate(url: str, revision: str) -> None:
     # alembic runs its own event loop (soporte_common.database): off this one.
-    config = alembic_config(MIGRATIONS, url, VERSION_TABLE)
+    config = alembic_config(MIGRATIONS.directory, url, MIGRATIONS.version_table)
     await asyncio.to_thread(command.upgrade, config, revision)
 
 
