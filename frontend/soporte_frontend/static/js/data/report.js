@@ -29,3 +29,21 @@ export function formatDuration(seconds) {
   }
   return parts.join(" ");
 }
+
+/** The report's table: the team first, then each agent (by name). `report` is
+ * `GET /api/informes`'s answer; `nameOf(usuario)` an agent's display name. Each row:
+ * {key, name, abiertas, resueltas, primera: {mediana, p90}, resolucion: {mediana, p90}}. */
+export function reportRows(report, nameOf) {
+  const row = (key, name, figures) => ({
+    key,
+    name,
+    abiertas: figures.abiertas ?? null,
+    resueltas: figures.resueltas ?? null,
+    primera: figures.primera_respuesta ?? { mediana: null, p90: null },
+    resolucion: figures.resolucion ?? { mediana: null, p90: null },
+  });
+  const agents = (report.por_agente ?? [])
+    .map((figures) => row(figures.agente, figures.nombre ?? nameOf(figures.agente), figures))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  return [row(null, null, report), ...agents];
+}
