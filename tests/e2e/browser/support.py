@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -93,6 +94,11 @@ class Chatter:
         )
         return self
 
+    async def call(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """An event with an acknowledgement (the agents' workflow events)."""
+        ack: dict[str, Any] = await self.sio.call(event, payload, timeout=15)
+        return ack
+
     async def send(self, para: str, mensaje: str) -> dict[str, Any]:
         """Send and wait for the acknowledgement; waits out the per-user rate limit."""
         for _ in range(30):
@@ -141,6 +147,17 @@ class Session:
     def message(self, text: str) -> Locator:
         """The shown messages whose text is exactly `text`."""
         return self.messages.filter(has=self.page.locator(".texto").get_by_text(text, exact=True))
+
+    def tab(self, key: str) -> Locator:
+        """An agent's tab over the list: mias, sin_asignar, abierta, pendiente, pospuesta,
+        resuelta."""
+        return self.page.locator(f"#pestana-{key}")
+
+    async def count(self, key: str) -> int:
+        """The count a tab shows, once it shows one."""
+        count = self.tab(key).locator(".cuenta")
+        await expect(count).to_have_text(re.compile(r"^\d+$"))
+        return int(await count.inner_text())
 
     async def texts(self) -> list[str]:
         """The text of every shown message, exactly as shown (textContent)."""

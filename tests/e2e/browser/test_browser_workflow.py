@@ -1,0 +1,203 @@
+"""The agents' workflow in the browser: the tabs and their live counts, and every action
+on a conversation (resolve, reopen, pending, snooze, assign to me, to another agent,
+unassign) seen at once by a second agent; an assignment that lost a race says who won."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.async_api import WebSocketRoute, expect
+
+from soporte_stack.testing import RunningStack
+
+from .support import (
+    PHONE,
+    Account,
+    ChatterFactory,
+    OpenSession,
+    Session,
+    create_agent,
+    register_customer,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+async def expect_count(session: Session, key: str, value: int) -> None:
+    await expect(session.tab(key).locator(".cuenta")).to_have_text(str(value))
+
+
+async def test_tabs_hold_their_conversations_with_live_counts(
+    open_session: OpenSession, chatters: ChatterFactory, stack: RunningStack, agent: Account
+) -> None:
+    ana = await register_customer(stack, "Ana Tabs")
+    luis = await open_session(agent)
+    names = [await luis.tab(key).inner_text() for key in ("mias", "sin_asignar", "abierta")]
+    assert [re.sub(r"\d", "", name).strip() for name in names] == ["Mías", "Sin asignar", "Abiertas"]
+    await expect(luis.tab("abierta")).to_have_attribute("aria-selected", "true")
+    open_before = await luis.count("abierta")
+    unassigned_before = await luis.count("sin_asignar")
+    resolved_before = await luis.count("resuelta")
+    await expect_count(luis, "mias", 0)  # a new agent holds nothing
+
+    await (await chatters(ana)).send("admin", "Hola, ¿me ayudáis?")
+    await expect(luis.row(ana.usuario)).to_be_visible()
+    await expect_count(luis, "abierta", open_before + 1)
+    await expect_count(luis, "sin_asignar", unassigned_before + 1)
+
+    # Mine holds it once taken; Resolved once resolved (and Open no longer).
+    await luis.open_conversation(ana.usuario)
+    await luis.page.get_by_role("button", name="Asignármela").click()
+    await expect_count(luis, "mias", 1)
+    await expect_count(luis, "sin_asignar", unassigned_before)
+    await luis.tab("mias").click()
+    await expect(luis.row(ana.usuario)).to_be_visible()
+    await expect(luis.row(ana.usuario).locator(".asignado")).to_have_text("Asignada a ti")
+    await luis.page.get_by_role("button", name="Resolver").click()
+    await expect(luis.row(ana.usuario)).to_have_count(0)
+    await expect_count(luis, "mias", 0)
+    await expect_count(luis, "abierta", open_before)
+    await expect_count(luis, "resuelta", resolved_before + 1)
+    await luis.tab("resuelta").click()
+    await expect(luis.row(ana.usuario)).to_be_visible()
+    await expect(luis.tab("resuelta")).to_have_attribute("aria-selected", "true")
+
+    # The keyboard moves between tabs as in any tablist.
+    await luis.tab("resuelta").focus()
+    await luis.page.keyboard.press("Home")
+    await expect(luis.tab("mias")).to_be_focused()
+    await expect(luis.tab("mias")).to_have_attribute("aria-selected", "true")
+    await luis.page.keyboard.press("ArrowLeft")
+    await expect(luis.tab("resuelta")).to_be_focused()
+
+    # The customer writes again: the conversation reopens, for the tabs too.
+    await (await chatters(ana)).send("admin", "Perdón, una cosa más")
+    await expect(luis.row(ana.usuario)).to_have_count(0)
+    await expect_count(luis, "resuelta", resolved_before)
+    await luis.tab("abierta").click()
+    await expect(luis.row(ana.usuario)).to_be_visible()
+    await expect(luis.page.locator("#flujo-estado")).to_have_text(re.compile(r"^Abierta · Asignada a ti"))
+
+
+async def test_every_action_is_seen_at_once_by_a_second_agent(
+    open_session: OpenSession, chatters: ChatterFactory, stack: RunningStack, agent: Account
+) -> None:
+    marta_account = await create_agent(stack, "Marta Segunda")
+    ana = await register_customer(stack, "Ana Acciones")
+    await (await chatters(ana)).send("admin", "Necesito ayuda con un pedido")
+    luis = await open_session(agent)
+    marta = await open_session(marta_account)
+    for session in (luis, marta):
+        await session.open_conversation(ana.usuario)
+    state_luis = luis.page.locator("#flujo-estado")
+    state_marta = marta.page.locator("#flujo-estado")
+    await expect(state_marta).to_have_text("Abierta · Sin asignar")
+    lines = marta.page.locator("#mensajes li.sistema")
+
+    await luis.page.get_by_role("button", name="Asignármela").click()
+    await expect(state_marta).to_have_text(f"Abierta · Asignada a {agent.nombre}")
+    await expect(marta.row(ana.usuario).locator(".asignado")).to_have_text(
+        f"Asignada a {agent.nombre}"
+    )
+    await expect(lines.last).to_contain_text(f"{agent.nombre} se la asignó")
+
+    await luis.page.get_by_role("button", name="Pendiente del cliente").click()
+    await expect(state_marta).to_have_text(
+        f"Pendiente del cliente · Asignada a {agent.nombre}"
+    )
+    await expect(lines.last).to_contain_text(f"{agent.nombre} la marcó pendiente del cliente")
+
+    await luis.page.get_by_role("button", name="Posponer", exact=True).click()
+    await luis.page.get_by_role("button", name="1 hora").click()
+    await expect(state_marta).to_have_text(re.compile(r"^Pospuesta hasta \d\d:\d\d · "))
+    await expect(lines.last).to_contain_text(f"{agent.nombre} la pospuso hasta")
+
+    await marta.page.get_by_role("button", name="Reabrir").click()
+    await expect(state_luis).to_have_text(f"Abierta · Asignada a {agent.nombre}")
+    await expect(luis.page.locator("#mensajes li.sistema").last).to_contain_text(
+        "Marta Segunda reabrió la conversación"
+    )
+
+    # To another agent, with the picker: Marta has it, in her Mine tab.
+    await luis.page.get_by_label("Asignar a otro agente").select_option(label="Marta Segunda")
+    await expect(state_marta).to_have_text("Abierta · Asignada a ti")
+    await expect(state_luis).to_have_text("Abierta · Asignada a Marta Segunda")
+    await expect_count(marta, "mias", 1)
+    await expect(lines.last).to_contain_text(f"{agent.nombre} la asignó a Marta Segunda")
+
+    await marta.page.get_by_role("button", name="Quitar asignación").click()
+    await expect(state_luis).to_have_text("Abierta · Sin asignar")
+    await expect_count(marta, "mias", 0)
+
+    # A snooze to a time of one's own.
+    await marta.page.get_by_role("button", name="Posponer", exact=True).click()
+    await marta.page.get_by_label("Otra fecha y hora").fill("2031-03-04T10:30")
+    await marta.page.get_by_role("button", name="Posponer hasta esa fecha").click()
+    await expect(state_luis).to_have_text(re.compile(r"^Pospuesta hasta 04 mar.* · Sin asignar"))
+    await luis.page.get_by_role("button", name="Resolver").click()
+    await expect(state_marta).to_have_text("Resuelta · Sin asignar")
+    assert not luis.page_errors and not marta.page_errors
+
+
+async def test_an_assignment_that_lost_the_race_says_who_took_it(
+    open_session: OpenSession, chatters: ChatterFactory, stack: RunningStack, agent: Account
+) -> None:
+    """Luis's page has not heard yet that Ana took the conversation (its live updates are
+    held back): his "assign to me" is refused, and he is told Ana has it."""
+    ana_agent = await create_agent(stack, "Ana Rápida")
+    customer = await register_customer(stack, "Cliente Carrera")
+    await (await chatters(customer)).send("admin", "¿Hola?")
+    holding = {"back": False}
+
+    def hold_back_updates(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+        ws.on_message(server.send)
+
+        def to_page(message: str | bytes) -> None:
+            text = message if isinstance(message, str) else message.decode(errors="replace")
+            if not (holding["back"] and "conversacion_actualizada" in text):
+                ws.send(message)
+
+        server.on_message(to_page)
+
+    luis = await open_session(agent, wait=False)
+    await luis.page.route_web_socket(re.compile(r".*/socket\.io/.*"), hold_back_updates)
+    await luis.page.reload()
+    await luis.in_sync()
+    await luis.open_conversation(customer.usuario)
+    await expect(luis.page.locator("#flujo-estado")).to_have_text("Abierta · Sin asignar")
+
+    holding["back"] = True
+    ack = await (await chatters(ana_agent)).call(
+        "asignar", {"con": customer.usuario, "agente": ana_agent.usuario, "anterior": None}
+    )
+    assert ack["ok"], ack
+    await luis.page.get_by_role("button", name="Asignármela").click()
+    await expect(luis.page.locator("#flujo-aviso")).to_have_text(
+        "Ana Rápida se la asignó hace un momento."
+    )
+    # Nothing changed: Ana still has it.
+    marta = await open_session(await create_agent(stack))
+    await marta.open_conversation(customer.usuario)
+    await expect(marta.page.locator("#flujo-estado")).to_have_text(
+        "Abierta · Asignada a Ana Rápida"
+    )
+
+
+async def test_the_workflow_fits_a_phone(
+    open_session: OpenSession, chatters: ChatterFactory, stack: RunningStack, agent: Account
+) -> None:
+    ana = await register_customer(stack, "Ana Móvil")
+    await (await chatters(ana)).send("admin", "Escribo desde el móvil")
+    luis = await open_session(agent, viewport=PHONE)
+    await expect(luis.tab("mias")).to_be_visible()
+    await expect(luis.tab("resuelta")).to_be_in_viewport()
+    await luis.row(ana.usuario).tap()
+    resolve = luis.page.get_by_role("button", name="Resolver")
+    await expect(resolve).to_be_in_viewport()
+    await expect(luis.page.locator("#texto")).to_be_in_viewport()
+    await resolve.tap()
+    await expect(luis.page.locator("#flujo-estado")).to_have_text("Resuelta · Sin asignar")
+    width = await luis.page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"]
