@@ -25,12 +25,31 @@ class Event(StrEnum):
     PRESENCE = "presencia"
     # server → customers: whether any agent is en_linea (on connect and on every change)
     SUPPORT_AVAILABLE = "soporte_disponible"
+    # agent → server: the conversation's workflow (agents only)
+    SEND_NOTE = "nota_interna"
+    CHANGE_STATUS = "cambiar_estado"
+    ASSIGN = "asignar"
+    # server → admins: a note, and every change of a conversation's status or assignee
+    NOTE_RECEIVED = "nota_recibida"
+    CONVERSATION_UPDATED = "conversacion_actualizada"
 
 
 class EntryType(StrEnum):
     """`tipo` of an entry in a conversation's log (the stream, the history API)."""
 
     MESSAGE = "mensaje"
+    NOTE = "nota"
+    STATUS = "estado"
+    ASSIGNMENT = "asignacion"
+
+
+class ConversationStatus(StrEnum):
+    """A conversation's `estado`."""
+
+    OPEN = "abierta"  # needs an agent
+    PENDING = "pendiente"  # waiting for the customer
+    RESOLVED = "resuelta"
+    SNOOZED = "pospuesta"  # until `hasta`
 
 
 # Every socket joins its user's room; agents also join ADMINS_ROOM, customers CUSTOMERS_ROOM.
@@ -83,6 +102,9 @@ class RejectCode(StrEnum):
     NOT_ALLOWED = "no_permitido"
     RATE = "ritmo"
     UNAVAILABLE = "no_disponible"
+    CONFLICT = "conflicto"
+    CONVERSATION = "conversacion"
+    AGENT = "agente"
 
 
 # `{max}` is replaced by the configured limit.
@@ -95,6 +117,9 @@ REJECT_TEXTS: Final[dict[RejectCode, str]] = {
     RejectCode.NOT_ALLOWED: "Solo puedes escribir al equipo de soporte",
     RejectCode.RATE: "Estás enviando demasiados mensajes; espera unos segundos",
     RejectCode.UNAVAILABLE: "No se pudo guardar el mensaje; inténtalo de nuevo",
+    RejectCode.CONFLICT: "Otro agente cambió la asignación antes",
+    RejectCode.CONVERSATION: "Conversación desconocida: con debe ser un cliente",
+    RejectCode.AGENT: "Agente desconocido",
 }
 
 
@@ -146,6 +171,7 @@ def browser_tables() -> dict[str, object]:
     return {
         "EVENTS": {e.name: e.value for e in Event},
         "ENTRY_TYPES": {t.name: t.value for t in EntryType},
+        "CONVERSATION_STATES": {s.name: s.value for s in ConversationStatus},
         "ROOMS": {
             "ADMINS": ADMINS_ROOM,
             "CUSTOMERS": CUSTOMERS_ROOM,
