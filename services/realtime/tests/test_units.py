@@ -14,6 +14,7 @@ from soporte_realtime.accept_script import (
     AcceptResult,
     Writer,
 )
+from soporte_realtime.channel import emit_payload
 from soporte_realtime.conversation_lua import (
     UPDATE_HEAD,
     UPDATE_TAIL,
@@ -21,7 +22,6 @@ from soporte_realtime.conversation_lua import (
     ConversationContext,
     WorkflowConfig,
 )
-from soporte_realtime.channel import emit_payload
 from soporte_realtime.handlers import HandshakeRefusedError, handshake_token
 from soporte_realtime.routing import conversation_of, rooms_for, rooms_joined, route_message
 
