@@ -103,6 +103,8 @@ class RejectCode(StrEnum):
     RATE = "ritmo"
     UNAVAILABLE = "no_disponible"
     CONFLICT = "conflicto"
+    CONVERSATION = "conversacion"
+    AGENT = "agente"
 
 
 # `{max}` is replaced by the configured limit.
@@ -116,6 +118,8 @@ REJECT_TEXTS: Final[dict[RejectCode, str]] = {
     RejectCode.RATE: "Estás enviando demasiados mensajes; espera unos segundos",
     RejectCode.UNAVAILABLE: "No se pudo guardar el mensaje; inténtalo de nuevo",
     RejectCode.CONFLICT: "Otro agente cambió la asignación antes",
+    RejectCode.CONVERSATION: "Conversación desconocida: con debe ser un cliente",
+    RejectCode.AGENT: "Agente desconocido",
 }
 
 

@@ -31,6 +31,26 @@ PRESENCE = "soporte:presencia"
 AWAY_AGENTS = "soporte:ausentes"
 SUPPORT_AVAILABLE = "soporte:disponible"
 
+# Each conversation's live state (realtime's conversation scripts change it, and only they,
+# in the same atomic step that appends the change to the stream): a hash per customer
+# {estado, asignado, hasta, ciclo, respondida} (soporte_common.conversation_state).
+CONVERSATION_STATE_PREFIX = "soporte:conversacion:"
+# Snoozed conversations, scored by when they wake (ms).
+SNOOZED = "soporte:pospuestas"
+# Conversations waiting for auto-assignment, scored by arrival (their entry id).
+WAITING_QUEUE = "soporte:cola"
+# Agent -> how many abierta or pendiente conversations are assigned to them.
+AGENT_LOAD = "soporte:carga"
+# Agent -> when auto-assignment last gave them a conversation (Redis µs; ties of load).
+LAST_AUTO_ASSIGNED = "soporte:ultima-asignacion"
+# Set by history-api after re-seeding the state above from Postgres; its absence (Redis
+# lost its data) triggers a re-seed.
+CONVERSATION_STATE_SEEDED = "soporte:conversaciones:sembrado"
+
+
+def conversation_state(usuario: str) -> str:
+    return f"{CONVERSATION_STATE_PREFIX}{usuario}"
+
 
 def revoked_session(jti: str) -> str:
     """Present while the session `jti` is revoked (expires with the token)."""

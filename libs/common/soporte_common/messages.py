@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from soporte_common.contract import EntryType, RejectCode, reject_text
 from soporte_common.text import has_forbidden_text_chars, is_valid_username
@@ -56,17 +56,28 @@ def parse_send_request(payload: object, *, max_length: int) -> SendRequest:
     para, mensaje, cid = payload.get("para"), payload.get("mensaje"), payload.get("cid")
     if not isinstance(para, str) or not isinstance(mensaje, str):
         raise MessageRejectedError(RejectCode.INVALID)
+    check_client_id(cid)
+    check_text(mensaje, max_length=max_length)
+    if not is_valid_username(para):
+        raise MessageRejectedError(RejectCode.RECIPIENT)
+    return SendRequest(para=para, mensaje=mensaje, cid=cid)
+
+
+def check_client_id(cid: object) -> None:
+    """An optional client id: absent, or 1-64 ASCII characters."""
     if cid is not None and not (isinstance(cid, str) and 0 < len(cid) <= 64 and cid.isascii()):
         raise MessageRejectedError(RejectCode.INVALID)
+
+
+def check_text(mensaje: str, *, max_length: int) -> None:
+    """What any text people write must be (a message, a note): not empty, not too long,
+    no control characters."""
     if not mensaje.strip():
         raise MessageRejectedError(RejectCode.EMPTY)
     if len(mensaje) > max_length:
         raise MessageRejectedError(RejectCode.TOO_LONG, max_length=max_length)
     if has_forbidden_text_chars(mensaje):
         raise MessageRejectedError(RejectCode.CHARACTERS)
-    if not is_valid_username(para):
-        raise MessageRejectedError(RejectCode.RECIPIENT)
-    return SendRequest(para=para, mensaje=mensaje, cid=cid)
 
 
 class Message(BaseModel):
@@ -79,9 +90,20 @@ class Message(BaseModel):
     fecha: str
 
 
-class StreamEntry(BaseModel):
-    """The fields of a `mensajes` stream entry (the id is the entry's own id). Entries
-    written before `tipo` existed have none: they are messages."""
+class EntryFields(BaseModel):
+    """A stream entry's fields (the id is the entry's own id)."""
+
+    def fields(self) -> list[str]:
+        """Flattened field/value pairs, in the order XADD takes them."""
+        out: list[str] = []
+        for name, value in self.model_dump(mode="json").items():
+            out += [name, value]
+        return out
+
+
+class StreamEntry(EntryFields):
+    """The fields of a `mensajes` stream entry that is a message. Entries written before
+    `tipo` existed have none: they are messages. (The other types: soporte_common.entries.)"""
 
     tipo: Literal[EntryType.MESSAGE] = EntryType.MESSAGE
     de: str
@@ -90,13 +112,9 @@ class StreamEntry(BaseModel):
     conversacion: str  # the customer whose conversation this is
     mensaje: str
     fecha: str
-
-    def fields(self) -> list[str]:
-        """Flattened field/value pairs, in the order XADD takes them."""
-        out: list[str] = []
-        for name, value in self.model_dump(mode="json").items():
-            out += [name, value]
-        return out
+    # Added by the accept script (never sent from Python) to an agent's first message of a
+    # support cycle: the id of the entry that opened the cycle (first response time).
+    ciclo: str = Field("", exclude=True)
 
     @classmethod
     def from_redis(cls, fields: dict[bytes, bytes]) -> StreamEntry:

@@ -1,27 +1,31 @@
-"""Accepting an entry: one atomic step in Redis.
+"""Accepting an entry a person wrote (a message, a note): one atomic step in Redis.
 
-One Lua script checks the recipient (when the route names a customer to check), a retried
-client id, the sender's rate; appends the entry to the `mensajes` stream (which gives it
-its id); and publishes the emit on the Socket.IO channel. Because append and publish happen
-in one atomic step, every replica receives emits in exactly the order the stream holds
-them: all receivers see the entries of a conversation in the order they were accepted, and
-the append always precedes the emit (docs/architecture.md, "A message's path").
+One Lua script checks the conversation's customer (when the route names one to check), a
+retried client id, the sender's rate; appends the entry to the `mensajes` stream (which
+gives it its id); publishes the emit on the Socket.IO channel; and applies what the entry
+means for the conversation (soporte_realtime.conversation_lua): a customer's message
+reopens a resolved or snoozed conversation, an agent's first message of a cycle is marked
+as its first response. Because append and publish happen in one atomic step, every replica
+receives emits in exactly the order the stream holds them: all receivers see the entries of
+a conversation in the order they were accepted, and the append always precedes the emit
+(docs/architecture.md, "A message's path").
 
-The script is called with an `AcceptCall`, whose named fields are the script's KEYS and
-ARGV: the script's first lines bind each to a Lua local of the same name, generated from
-the dataclass, so a position is never written twice. Its result is an `AcceptResult`.
+The script is called with an `AcceptCall` (soporte_realtime.script_call binds its named
+fields to KEYS and ARGV); its result is an `AcceptResult`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
 
 from redis.asyncio import Redis
 
-from soporte_common.messages import StreamEntry
-from soporte_realtime.batcher import ScriptArg, ScriptBatcher
+from soporte_common.messages import EntryFields
+from soporte_realtime.batcher import ScriptArg
+from soporte_realtime.conversation_lua import ConversationContext, conversation_script
+from soporte_realtime.script_call import ARG, KEY, PART, BatchedScript, ScriptCall
 
 
 class AcceptOutcome(StrEnum):
@@ -33,52 +37,38 @@ class AcceptOutcome(StrEnum):
     RATE = "ritmo"  # the sender is over the rate limit
 
 
-_KEY: Final = {"lua": "KEYS"}
-_ARG: Final = {"lua": "ARGV"}
+class Writer(StrEnum):
+    """Who wrote the entry, which decides what it means for the conversation."""
+
+    CUSTOMER = "cliente"  # a customer's message: may reopen the conversation
+    AGENT = "agente"  # an agent's message: may be the cycle's first response
+    NOTE = "nota"  # an internal note: changes nothing
 
 
 @dataclass(frozen=True)
-class AcceptCall:
-    """One call of the script. KEYS are the keys it touches (declared, as Redis requires);
-    ARGV the rest; the entry's field/value pairs follow as the last ARGV."""
+class AcceptCall(ScriptCall):
+    """One call of the script. The entry's field/value pairs follow as the last ARGV."""
 
-    stream: str = field(metadata=_KEY)
-    send_rate: str = field(metadata=_KEY)  # the sender's counter in the current window
-    user_directory: str = field(metadata=_KEY)
-    client_id: str = field(metadata=_KEY)  # remembers `client_id_ttl` s: "<id> <fecha>"
-    channel: str = field(metadata=_ARG)
-    rate_limit: int = field(metadata=_ARG)
-    rate_window_ms: int = field(metadata=_ARG)
-    must_be_customer: str = field(metadata=_ARG)  # "" = no check
-    client_id_ttl: int = field(metadata=_ARG)  # 0 = no client id
-    emit_head: bytes = field(metadata=_ARG)  # the emit, split where the id goes
-    emit_tail: bytes = field(metadata=_ARG)
-    fecha: str = field(metadata=_ARG)
-    entry: StreamEntry
+    context: ConversationContext = field(metadata=PART)
+    send_rate: str = field(metadata=KEY)  # the sender's counter in the current window
+    client_id: str = field(metadata=KEY)  # remembers `client_id_ttl` s: "<id> <fecha>"
+    rate_limit: int = field(metadata=ARG)
+    rate_window_ms: int = field(metadata=ARG)
+    must_be_customer: str = field(metadata=ARG)  # "" = no check
+    client_id_ttl: int = field(metadata=ARG)  # 0 = no client id
+    emit_head: bytes = field(metadata=ARG)  # the emit, split where the id goes
+    emit_tail: bytes = field(metadata=ARG)
+    conversation: str = field(metadata=ARG)  # the customer whose conversation this is
+    writer: str = field(metadata=ARG)  # a Writer
+    entry: EntryFields
 
-    def keys(self) -> list[str]:
-        return [getattr(self, name) for name in _names("KEYS")]
-
-    def args(self) -> list[ScriptArg]:
-        named: list[ScriptArg] = [getattr(self, name) for name in _names("ARGV")]
-        return [*named, *self.entry.fields()]
+    def trailing_args(self) -> list[ScriptArg]:
+        return list(self.entry.fields())
 
 
-def _names(table: str) -> list[str]:
-    return [f.name for f in fields(AcceptCall) if f.metadata.get("lua") == table]
-
-
-def _bindings() -> str:
-    """`local stream = KEYS[1]` ... for every named field, in the order `AcceptCall` sends."""
-    return "\n".join(
-        f"local {name} = {table}[{position}]"
-        for table in ("KEYS", "ARGV")
-        for position, name in enumerate(_names(table), start=1)
-    )
-
-
-ACCEPT_SCRIPT: Final = f"""
-{_bindings()}
+ACCEPT_SCRIPT: Final = conversation_script(
+    AcceptCall,
+    f"""
 if must_be_customer ~= '' and redis.call('HGET', user_directory, must_be_customer) ~= 'user' then
   return {{'{AcceptOutcome.RECIPIENT}'}}
 end
@@ -89,12 +79,22 @@ end
 local sent = redis.call('INCR', send_rate)
 if sent == 1 then redis.call('PEXPIRE', send_rate, rate_window_ms) end
 if sent > tonumber(rate_limit) then return {{'{AcceptOutcome.RATE}'}} end
-local id = redis.call('XADD', stream, '*', unpack(ARGV, {len(_names("ARGV")) + 1}))
+local fields = {{unpack(ARGV, {AcceptCall.first_trailing_arg()})}}
+if writer == '{Writer.AGENT}' then
+  local cycle = first_response(conversation)
+  if cycle then
+    table.insert(fields, 'ciclo')
+    table.insert(fields, cycle)
+  end
+end
+local id = redis.call('XADD', stream, '*', unpack(fields))
 local accepted = id .. ' ' .. fecha
 if client_id_ttl ~= '0' then redis.call('SET', client_id, accepted, 'EX', client_id_ttl) end
 redis.call('PUBLISH', channel, emit_head .. '"' .. id .. '"' .. emit_tail)
+if writer == '{Writer.CUSTOMER}' then customer_wrote(conversation) end
 return {{'{AcceptOutcome.OK}', accepted}}
-"""
+""",
+)
 
 
 @dataclass(frozen=True)
@@ -116,8 +116,8 @@ class AcceptScript:
     """The script, callable with named fields; concurrent calls share one pipeline."""
 
     def __init__(self, redis: Redis) -> None:
-        self._batcher = ScriptBatcher(redis, ACCEPT_SCRIPT)
+        self._script = BatchedScript(redis, ACCEPT_SCRIPT)
 
     async def __call__(self, call: AcceptCall) -> AcceptResult:
         """Raises RedisError if Redis fails (a timed-out call may have been applied)."""
-        return AcceptResult.from_script(await self._batcher(call.keys(), call.args()))
+        return AcceptResult.from_script(await self._script(call))

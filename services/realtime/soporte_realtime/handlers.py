@@ -1,5 +1,6 @@
 """The Socket.IO events of the contract: connect (authenticate, count the socket, join
-rooms), disconnect, `mensaje_privado` (validate, accept, acknowledge) and `presencia`."""
+rooms), disconnect, `mensaje_privado` (validate, accept, acknowledge) and `presencia`; the
+agents' workflow events are in soporte_realtime.workflow_handlers."""
 
 from __future__ import annotations
 
@@ -19,13 +20,14 @@ from soporte_realtime import metrics
 from soporte_realtime.bus import MessageBus
 from soporte_realtime.presence import TooManySocketsError
 from soporte_realtime.presence_keeper import PresenceKeeper
-from soporte_realtime.routing import rooms_joined
+from soporte_realtime.routing import AGENTS_ONLY, rooms_joined
 from soporte_realtime.sessions import Sessions
+from soporte_realtime.workflow import Workflow
+from soporte_realtime.workflow_handlers import WorkflowEvents
 
 log = get_logger(__name__)
 
 REFUSED_LINGER_SECONDS = 1.0
-AGENTS_ONLY = "Solo el equipo de soporte puede hacer esto"
 UNAVAILABLE = "No se pudo guardar; inténtalo de nuevo"
 _PRESENCE_STATES = {PresenceState.ONLINE.value: False, PresenceState.AWAY.value: True}
 
@@ -66,12 +68,13 @@ def handshake_token(environ: dict[str, Any], auth: object) -> str:
     return morsel.value
 
 
-class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+class ChatNamespace(WorkflowEvents, socketio.AsyncNamespace):  # type: ignore[misc]
     def __init__(
         self,
         *,
         guard: SessionGuard,
         bus: MessageBus,
+        workflow: Workflow,
         sessions: Sessions,
         presence: PresenceKeeper,
         max_message_length: int,
@@ -79,6 +82,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         super().__init__("/")
         self.guard = guard
         self.bus = bus
+        self.workflow = workflow
         self.sessions = sessions
         self.presence = presence
         self.max_message_length = max_message_length

@@ -5,7 +5,7 @@
   manager resubscribes silently; this one calls `on_resubscribed` so the replica can tell
   its clients to catch up from the history API, retries with a short capped backoff
   (soporte_common.retrying), and exposes whether it is subscribed (readiness).
-- It delivers what the accept script published to its local sockets without waiting for
+- It delivers what the conversation scripts published to its local sockets without waiting for
   them. The stock manager starts a task per recipient and awaits them all before reading
   the next pub/sub message, so the single listener handled at most one message per
   event-loop turn: under load the channel backed up and latency grew while CPU sat idle.
@@ -25,10 +25,10 @@ from engineio import exceptions as engineio_exceptions
 from engineio import packet as eio_packet
 from socketio import packet as socketio_packet
 
+from soporte_common.emits import published_through_the_channel
 from soporte_common.logging import get_logger
 from soporte_common.retrying import retry_forever
 from soporte_realtime import metrics
-from soporte_realtime.channel import published_by_the_stream
 
 log = get_logger(__name__)
 
@@ -42,7 +42,7 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         self.subscribed = asyncio.Event()
 
     async def _handle_emit(self, message: dict[str, Any]) -> None:
-        if not published_by_the_stream(message):
+        if not published_through_the_channel(message):
             await super()._handle_emit(message)
             return
         namespace = message.get("namespace") or "/"

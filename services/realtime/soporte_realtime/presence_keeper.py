@@ -5,6 +5,8 @@ and announces every change the registry reports: `presencia` to the agents, and
 
 The registry hands each change to exactly one caller, so each is announced once however
 many replicas race; the announcement goes through the Socket.IO channel to every replica.
+An agent coming online is also handed to `on_agent_online` (the waiting queue of
+auto-assignment is served then).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 import socketio
 
-from soporte_common.contract import ADMINS_ROOM, CUSTOMERS_ROOM, Event
+from soporte_common.contract import ADMINS_ROOM, CUSTOMERS_ROOM, Event, PresenceState
 from soporte_common.logging import get_logger
 from soporte_common.tokens import Claims
 from soporte_realtime.presence import PresenceChanges, SocketRegistry, TooManySocketsError
@@ -34,6 +36,7 @@ class PresenceKeeper:
         *,
         local_sockets: LocalSockets,
         sweep_seconds: float,
+        on_agent_online: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.sio = sio
         self.registry = registry
@@ -41,6 +44,8 @@ class PresenceKeeper:
         self.renew_seconds = registry.ttl_ms / 1000 / 3  # two renewals may fail in a row
         self.sweep_seconds = sweep_seconds
         self._tasks: list[asyncio.Task[None]] = []
+        self.on_agent_online = on_agent_online
+        self._reactions: set[asyncio.Task[None]] = set()
 
     async def join(self, sid: str, claims: Claims) -> None:
         """Count the socket (TooManySocketsError past the per-user cap). A customer is told
@@ -76,6 +81,19 @@ class PresenceKeeper:
                 {"en_linea": changes.support_available},
                 room=CUSTOMERS_ROOM,
             )
+        online = any(a.estado is PresenceState.ONLINE for a in changes.agents.values())
+        if online and self.on_agent_online is not None:
+            # Not awaited: a socket's connect does not wait for the queue to be served.
+            task = asyncio.create_task(self._react(self.on_agent_online))
+            self._reactions.add(task)
+            task.add_done_callback(self._reactions.discard)
+
+    @staticmethod
+    async def _react(reaction: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await reaction()
+        except Exception as exc:  # the next sweep serves the queue instead
+            log.warning("reacting to an agent online failed", error=str(exc))
 
     def start(self) -> None:
         self._tasks = [

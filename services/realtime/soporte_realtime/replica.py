@@ -28,6 +28,7 @@ from soporte_realtime.presence import SocketRegistry
 from soporte_realtime.presence_keeper import PresenceKeeper
 from soporte_realtime.sessions import Sessions
 from soporte_realtime.settings import RealtimeSettings
+from soporte_realtime.workflow import Workflow
 
 log = get_logger(__name__)
 
@@ -74,6 +75,9 @@ class Replica:
             logger=False,
             engineio_logger=False,
         )
+        self.workflow = Workflow(
+            self.redis, config=settings.workflow(), sweep_seconds=settings.snooze_sweep_seconds
+        )
         self.presence = PresenceKeeper(
             self.sio,
             SocketRegistry(
@@ -83,6 +87,7 @@ class Replica:
             ),
             local_sockets=self.sessions.items,
             sweep_seconds=settings.presence_sweep_seconds,
+            on_agent_online=self.workflow.upkeep,
         )
         self.sio.register_namespace(
             ChatNamespace(
@@ -92,7 +97,9 @@ class Replica:
                     rate_limit=settings.rate_limit_messages,
                     rate_window_ms=int(settings.rate_limit_window_seconds * 1000),
                     client_id_ttl=settings.client_id_ttl_seconds,
+                    workflow=settings.workflow(),
                 ),
+                workflow=self.workflow,
                 sessions=self.sessions,
                 presence=self.presence,
                 max_message_length=settings.max_message_length,
@@ -123,9 +130,11 @@ class Replica:
         self._revocations = asyncio.create_task(self.sessions.follow_revocations(self.redis))
         await asyncio.wait_for(self.manager.subscribed.wait(), SUBSCRIBE_TIMEOUT_SECONDS)
         self.presence.start()
+        self.workflow.start()
         log.info("realtime ready")
 
     async def stop(self) -> None:
+        await self.workflow.stop()
         await self.presence.stop()
         if self._revocations is not None:
             self._revocations.cancel()

@@ -5,8 +5,8 @@ Each kind of event a client sends has one function here that returns its `Route`
 refuses with the contract's code (MessageRejectedError). What depends on the user
 directory (is the recipient a customer?) is not decided here: the directory changes at any
 moment, so the route names the customer to check and the accept script checks it in the
-same atomic step as the append. A new event (a note only agents see, a status change
-customers may not make) is one more function: its permission, its conversation, its rooms.
+same atomic step as the append. A new event is one more function: its permission, its
+conversation, its rooms (notes, status changes and assignments: agents only, to agents).
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from soporte_common.contract import (
 )
 from soporte_common.messages import MessageRejectedError
 from soporte_common.tokens import Claims
+
+AGENTS_ONLY = "Solo el equipo de soporte puede hacer esto"
 
 
 @dataclass(frozen=True)
@@ -66,3 +68,18 @@ def route_message(sender: Claims, para: str) -> Route:
         rooms=rooms_for(sender, para),
         must_be_customer=para if sender.rol == "admin" else None,
     )
+
+
+def require_agent(sender: Claims | None) -> Claims:
+    """Agents-only events (the workflow, presence): a customer, or a session that just
+    ended, is refused."""
+    if sender is None or sender.rol != "admin":
+        raise MessageRejectedError(RejectCode.NOT_ALLOWED, text=AGENTS_ONLY)
+    return sender
+
+
+def route_workflow(sender: Claims, con: str) -> Route:
+    """`nota_interna`, `cambiar_estado`, `asignar`: agents only, on a customer's
+    conversation; seen live by every agent and never by a customer."""
+    require_agent(sender)
+    return Route(conversation=con, rooms=[ADMINS_ROOM], must_be_customer=con)

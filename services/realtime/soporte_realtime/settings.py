@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from pydantic import Field
+
 from soporte_common.messages import DEFAULT_MAX_MESSAGE_LENGTH
 from soporte_common.settings import SoporteSettings
+from soporte_realtime.conversation_lua import AutoAssign, WorkflowConfig
 
 
 class RealtimeSettings(SoporteSettings):
@@ -23,3 +26,17 @@ class RealtimeSettings(SoporteSettings):
     presence_sweep_seconds: float = 3.0
     ping_interval_seconds: int = 25
     ping_timeout_seconds: int = 20
+    # Who gets a new or reopened conversation that nobody holds: `round_robin` hands it to
+    # the en_linea agent with the fewest open conversations (else it waits in a queue until
+    # one comes online or has room); `off` leaves it unassigned.
+    auto_assign: AutoAssign = AutoAssign.ROUND_ROBIN
+    # Round robin gives an agent no more than this many open (abierta or pendiente)
+    # conversations; 0: no cap.
+    max_open_per_agent: int = Field(default=0, ge=0)
+    # How often each replica ends the snoozes whose time came and serves the queue.
+    snooze_sweep_seconds: float = Field(default=1.0, gt=0)
+
+    def workflow(self) -> WorkflowConfig:
+        return WorkflowConfig(
+            auto_assign=self.auto_assign, max_open_per_agent=self.max_open_per_agent
+        )

@@ -100,9 +100,16 @@ class Client:
     refused: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.sio.on("mensaje_recibido", self.received.append)
+        self.sio.on("mensaje_recibido", self._message)
         self.sio.on("connect_error", self.refused.append)
-        for event in ("sincronizar", "sesion_terminada", "presencia", "soporte_disponible"):
+        for event in (
+            "sincronizar",
+            "sesion_terminada",
+            "presencia",
+            "soporte_disponible",
+            "nota_recibida",
+            "conversacion_actualizada",
+        ):
             self.sio.on(event, lambda data, event=event: self.events.append((event, data)))
         self.sio.on("disconnect", lambda *args: self.events.append(("disconnect", args)))
 
@@ -122,9 +129,24 @@ class Client:
             url, headers=all_headers, transports=[transport], auth=auth, wait_timeout=5
         )
 
+    def _message(self, data: dict[str, Any]) -> None:
+        self.received.append(data)
+        self.events.append(("mensaje_recibido", data))
+
+    def log_ids(self) -> list[str]:
+        """The ids of the conversation log's entries this client received (messages, notes,
+        updates), in the order it received them."""
+        logged = ("mensaje_recibido", "nota_recibida", "conversacion_actualizada")
+        return [data["id"] for name, data in self.events if name in logged]
+
     def got(self, event: str) -> list[Any]:
         """What this client received of `event`, in order."""
         return [data for name, data in self.events if name == event]
+
+    async def call(self, event: str, data: object) -> dict[str, Any]:
+        """Emit `event` and return its acknowledgement."""
+        ack: dict[str, Any] = await self.sio.call(event, data, timeout=10)
+        return ack
 
     async def send(self, para: str, mensaje: object, **extra: Any) -> dict[str, Any]:
         ack: dict[str, Any] = await self.sio.call(

@@ -4,10 +4,24 @@ import orjson
 import pytest
 
 from soporte_common.contract import Event
+from soporte_common.emits import CHANNEL_HOST_ID, published_through_the_channel
 from soporte_common.messages import MessageRejectedError, StreamEntry
 from soporte_common.tokens import Claims
-from soporte_realtime.accept_script import ACCEPT_SCRIPT, AcceptCall, AcceptOutcome, AcceptResult
-from soporte_realtime.channel import STREAM_HOST_ID, emit_payload, published_by_the_stream
+from soporte_realtime.accept_script import (
+    ACCEPT_SCRIPT,
+    AcceptCall,
+    AcceptOutcome,
+    AcceptResult,
+    Writer,
+)
+from soporte_realtime.channel import emit_payload
+from soporte_realtime.conversation_lua import (
+    UPDATE_HEAD,
+    UPDATE_TAIL,
+    AutoAssign,
+    ConversationContext,
+    WorkflowConfig,
+)
 from soporte_realtime.handlers import HandshakeRefusedError, handshake_token
 from soporte_realtime.routing import conversation_of, rooms_for, rooms_joined, route_message
 
@@ -80,38 +94,60 @@ def test_the_emit_payload_takes_the_stream_id_where_the_placeholder_was() -> Non
     head, tail = emit_payload(Event.MESSAGE_RECEIVED, ["user:admin", "admins"], message)
     published = orjson.loads(head + b'"1764120000000-7"' + tail)
     assert published["data"] == [{**message, "id": "1764120000000-7"}]
-    assert published["host_id"] == STREAM_HOST_ID
+    assert published["host_id"] == CHANNEL_HOST_ID
     assert published["room"] == ["user:admin", "admins"]
     assert published["method"] == "emit"
     assert published["event"] == "mensaje_recibido"
-    assert published_by_the_stream(published)
+    assert published_through_the_channel(published)
 
 
 def test_the_accept_script_binds_each_named_field_to_its_position() -> None:
     entry = StreamEntry(
         de="ana", nombre="Ana", para="admin", conversacion="ana", mensaje="hola", fecha="f"
     )
+    config = WorkflowConfig(auto_assign=AutoAssign.ROUND_ROBIN, max_open_per_agent=3)
     call = AcceptCall(
-        stream="s",
+        context=config.context("f"),
         send_rate="r",
-        user_directory="d",
         client_id="c",
-        channel="ch",
         rate_limit=5,
         rate_window_ms=1000,
         must_be_customer="",
         client_id_ttl=0,
         emit_head=b"h",
         emit_tail=b"t",
-        fecha="f",
+        conversation="ana",
+        writer=Writer.CUSTOMER,
         entry=entry,
     )
-    assert call.keys() == ["s", "r", "d", "c"]
-    assert call.args()[:8] == ["ch", 5, 1000, "", 0, b"h", b"t", "f"]
-    assert call.args()[8:] == entry.fields()
-    assert "local send_rate = KEYS[2]" in ACCEPT_SCRIPT
-    assert "local must_be_customer = ARGV[4]" in ACCEPT_SCRIPT
-    assert "unpack(ARGV, 9)" in ACCEPT_SCRIPT
+    shared = ConversationContext.names("KEYS")
+    assert call.keys()[: len(shared)] == [
+        "mensajes",
+        "soporte:usuarios",
+        "soporte:pospuestas",
+        "soporte:cola",
+        "soporte:carga",
+        "soporte:presencia",
+        "soporte:ultima-asignacion",
+    ]
+    assert call.keys()[len(shared) :] == ["r", "c"]
+    context_args = len(ConversationContext.names("ARGV"))
+    assert call.args()[:context_args] == ["socketio", UPDATE_HEAD, UPDATE_TAIL, 1, 3, "f"]
+    assert call.args()[context_args : context_args + 7] == [5, 1000, "", 0, b"h", b"t", "ana"]
+    assert call.args()[context_args + 7] == "cliente"
+    assert call.args()[context_args + 8 :] == entry.fields()
+    assert "local send_rate = KEYS[8]" in ACCEPT_SCRIPT
+    assert "local must_be_customer = ARGV[9]" in ACCEPT_SCRIPT
+    assert "unpack(ARGV, 15)" in ACCEPT_SCRIPT
+
+
+def test_conversation_updates_are_emitted_to_the_agents_through_the_channel() -> None:
+    data = {"usuario": "ana", "estado": "abierta", "asignado": None, "id": "1-0"}
+    published = orjson.loads(UPDATE_HEAD + orjson.dumps(data) + UPDATE_TAIL)
+    assert published["event"] == "conversacion_actualizada"
+    assert published["data"] == [data]
+    assert published["room"] == ["admins"]
+    assert published_through_the_channel(published)
 
 
 def test_the_accept_scripts_answers_become_typed_outcomes() -> None:
