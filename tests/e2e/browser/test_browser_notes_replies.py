@@ -61,7 +61,10 @@ async def test_a_note_is_a_marked_bubble_for_agents_and_never_reaches_the_custom
     await cliente.page.reload()
     await cliente.in_sync()
     await expect(cliente.message("Claro, te ayudo con la devolución")).to_be_visible()
-    assert await cliente.texts() == ["Quiero devolver un pedido", "Claro, te ayudo con la devolución"]
+    assert await cliente.texts() == [
+        "Quiero devolver un pedido",
+        "Claro, te ayudo con la devolución",
+    ]
     page_text = await cliente.page.locator("body").inner_text()
     assert "Cliente VIP" not in page_text
     assert "Nota interna" not in page_text

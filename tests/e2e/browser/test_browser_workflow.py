@@ -34,7 +34,11 @@ async def test_tabs_hold_their_conversations_with_live_counts(
     ana = await register_customer(stack, "Ana Tabs")
     luis = await open_session(agent)
     names = [await luis.tab(key).inner_text() for key in ("mias", "sin_asignar", "abierta")]
-    assert [re.sub(r"\d", "", name).strip() for name in names] == ["Mías", "Sin asignar", "Abiertas"]
+    assert [re.sub(r"\d", "", name).strip() for name in names] == [
+        "Mías",
+        "Sin asignar",
+        "Abiertas",
+    ]
     await expect(luis.tab("abierta")).to_have_attribute("aria-selected", "true")
     open_before = await luis.count("abierta")
     unassigned_before = await luis.count("sin_asignar")
@@ -77,7 +81,9 @@ async def test_tabs_hold_their_conversations_with_live_counts(
     await expect_count(luis, "resuelta", resolved_before)
     await luis.tab("abierta").click()
     await expect(luis.row(ana.usuario)).to_be_visible()
-    await expect(luis.page.locator("#flujo-estado")).to_have_text(re.compile(r"^Abierta · Asignada a ti"))
+    await expect(luis.page.locator("#flujo-estado")).to_have_text(
+        re.compile(r"^Abierta · Asignada a ti")
+    )
 
 
 async def test_every_action_is_seen_at_once_by_a_second_agent(
@@ -103,9 +109,7 @@ async def test_every_action_is_seen_at_once_by_a_second_agent(
     await expect(lines.last).to_contain_text(f"{agent.nombre} se la asignó")
 
     await luis.page.get_by_role("button", name="Pendiente del cliente").click()
-    await expect(state_marta).to_have_text(
-        f"Pendiente del cliente · Asignada a {agent.nombre}"
-    )
+    await expect(state_marta).to_have_text(f"Pendiente del cliente · Asignada a {agent.nombre}")
     await expect(lines.last).to_contain_text(f"{agent.nombre} la marcó pendiente del cliente")
 
     await luis.page.get_by_role("button", name="Posponer", exact=True).click()
