@@ -132,6 +132,7 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "prohibido"
     BAD_CREDENTIALS = "credenciales"
     USER_EXISTS = "usuario_existe"
+    SHORTCUT_EXISTS = "atajo_existe"
     TOO_MANY_ATTEMPTS = "demasiados_intentos"
     INVALID_DATA = "datos_invalidos"
     BAD_REQUEST = "peticion_invalida"
@@ -150,6 +151,7 @@ ERROR_TEXTS: Final[dict[ErrorCode, str]] = {
     ErrorCode.FORBIDDEN: "No tienes permiso para esto",
     ErrorCode.BAD_CREDENTIALS: "Usuario o contraseña incorrectos",
     ErrorCode.USER_EXISTS: "Ese usuario ya existe",
+    ErrorCode.SHORTCUT_EXISTS: "Ya hay una respuesta con ese atajo",
     ErrorCode.TOO_MANY_ATTEMPTS: "Demasiados intentos fallidos; espera unos minutos",
     ErrorCode.INVALID_DATA: "Datos inválidos",
     ErrorCode.BAD_REQUEST: "Petición inválida",

@@ -1,16 +1,17 @@
 """The entries of a conversation's log besides messages (soporte_common.messages has
 those): internal notes, status changes and assignments, as the `mensajes` stream holds
-them, and the live state of a conversation as realtime keeps it in Redis.
+them.
 
 A note is built by realtime in Python. Status changes and assignments are appended by
 realtime's conversation scripts (Lua), because the automatic ones (a customer's message
 reopens, a snooze ends, auto-assignment) are decided inside them: the field names here are
 the ones those scripts write, and history-api parses every entry with these models.
+(The conversation's live state in Redis: soporte_common.conversation_state.)
 """
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Literal
 
 from soporte_common.contract import ConversationStatus, EntryType
 from soporte_common.messages import EntryFields
@@ -51,12 +52,6 @@ class AssignmentEntry(EntryFields):
     asignado: str  # "": nobody
     anterior: str  # who held it before ("": nobody)
     fecha: str
-
-
-# A conversation's state in Redis (keys.conversation_state): the hash's fields.
-STATE_FIELDS: Final = ("estado", "asignado", "hasta", "ciclo", "respondida")
-# Statuses in which a conversation counts towards its agent's load (keys.AGENT_LOAD).
-OPEN_STATUSES: Final = (ConversationStatus.OPEN, ConversationStatus.PENDING)
 
 
 def opens_a_cycle(estado: str, anterior: str) -> bool:

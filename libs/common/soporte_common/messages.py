@@ -80,16 +80,6 @@ def check_text(mensaje: str, *, max_length: int) -> None:
         raise MessageRejectedError(RejectCode.CHARACTERS)
 
 
-class Message(BaseModel):
-    """A message as clients receive it (`mensaje_recibido`) and the history API returns it."""
-
-    id: str
-    de: str
-    para: str
-    mensaje: str
-    fecha: str
-
-
 class EntryFields(BaseModel):
     """A stream entry's fields (the id is the entry's own id)."""
 

@@ -1,4 +1,5 @@
-"""The history-api's app factory: the endpoints, and the stream consumer in the background."""
+"""The history-api's app factory: the endpoints, and in the background the stream consumer
+and the keeper of the conversations' state in Redis (soporte_history.state_seed)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from soporte_history.consumer import StreamConsumer
 from soporte_history.deps import State, app_state
 from soporte_history.routes import internal, router
 from soporte_history.settings import HistorySettings
+from soporte_history.state_seed import keep_states_seeded
+from soporte_history.workflow_routes import router as workflow_router
 
 
 async def consumer_alive(request: Request) -> None:
@@ -53,6 +56,7 @@ def create_app(settings: HistorySettings | None = None, *, port: int = 8083) -> 
             linger_ms=settings.consumer_linger_ms,
         )
         task = asyncio.create_task(consumer.run(), name="stream-consumer")
+        seeder = asyncio.create_task(keep_states_seeded(db, redis), name="state-seeder")
         try:
             yield State(
                 settings=settings,
@@ -62,6 +66,7 @@ def create_app(settings: HistorySettings | None = None, *, port: int = 8083) -> 
                 consumer_task=task,
             )
         finally:
+            await stop(seeder)
             await stop(task)
             await redis.aclose()
             await db.close()
@@ -78,5 +83,6 @@ def create_app(settings: HistorySettings | None = None, *, port: int = 8083) -> 
         readiness={"redis": redis_ready, "postgres": postgres_ready, "consumer": consumer_alive},
     )
     app.include_router(router)
+    app.include_router(workflow_router)
     app.include_router(internal)
     return app

@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from soporte_common.logging import get_logger
+from soporte_history.cycles import CycleMeasure, CycleTime
 from soporte_history.stream_status import lag_seconds, oldest_undelivered, stream_status
 
 log = get_logger(__name__)
@@ -57,6 +58,21 @@ _CONSUMER_LAG = Gauge(
     "soporte_consumer_lag_seconds",
     "Age of the oldest accepted message not yet stored and acknowledged (0 when caught up).",
 )
+# Support cycles (soporte_history.cycles), observed when the consumer stores the entry
+# that completes each: from minutes to days.
+_CYCLE_BUCKETS = (10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 604800)
+_CYCLE_TIMES = {
+    CycleMeasure.FIRST_RESPONSE: Histogram(
+        "soporte_first_response_seconds",
+        "From a conversation (re)opening to an agent's first message in it.",
+        buckets=_CYCLE_BUCKETS,
+    ),
+    CycleMeasure.RESOLUTION: Histogram(
+        "soporte_resolution_seconds",
+        "From a conversation (re)opening to its resolution.",
+        buckets=_CYCLE_BUCKETS,
+    ),
+}
 # How often the backlog gauges are refreshed, independently of the consumer loop (which can
 # be stuck retrying a batch while Postgres is down: exactly when the backlog matters).
 GAUGE_REFRESH_SECONDS = 2.0
@@ -71,6 +87,12 @@ def record_batch(accepted_at: Sequence[datetime], *, dead_lettered: int) -> None
     _PERSISTED.inc(len(accepted_at))
     _BATCH_SIZE.observe(len(accepted_at))
     _DEAD_LETTERED.inc(dead_lettered)
+
+
+def record_cycle_times(times: Sequence[CycleTime]) -> None:
+    """Cycle times a committed batch completed (each cycle's once: soporte_history.cycles)."""
+    for time_ in times:
+        _CYCLE_TIMES[time_.measure].observe(max(0.0, time_.seconds))
 
 
 async def refresh_backlog_gauges(redis: Redis) -> None:

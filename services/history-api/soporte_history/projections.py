@@ -19,10 +19,19 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 from pydantic import ValidationError
 
-from soporte_common.contract import EntryType
+from soporte_common.contract import ConversationStatus, EntryType
+from soporte_common.entries import AssignmentEntry, NoteEntry, StatusEntry
 from soporte_common.logging import get_logger
 from soporte_common.messages import StreamEntry, stream_id_to_db
-from soporte_history.storage import MessageRow, insert_messages
+from soporte_history import metrics
+from soporte_history.cycles import CycleTime
+from soporte_history.storage import MessageRow, NoteRow, insert_messages, insert_notes
+from soporte_history.workflow_storage import (
+    AssignmentRow,
+    StatusRow,
+    insert_assignments,
+    insert_statuses,
+)
 
 log = get_logger(__name__)
 
@@ -51,17 +60,41 @@ RowT = TypeVar("RowT", bound=Row)
 class Projection(Generic[RowT]):
     # The entry's key and decoded fields -> its row; ValidationError or ValueError if malformed.
     parse: Callable[[int, dict[str, str]], RowT]
-    # Rows of this type, in the batch's transaction.
-    write: Callable[[PoolConnectionProxy, Sequence[RowT]], Awaitable[None]]
+    # Rows of this type, in the batch's transaction; the cycle times they completed.
+    write: Callable[[PoolConnectionProxy, Sequence[RowT]], Awaitable[list[CycleTime]]]
+
+
+def _key(entry_id: str) -> int | None:
+    return stream_id_to_db(entry_id) if entry_id else None
 
 
 def parse_message(key: int, fields: dict[str, str]) -> MessageRow:
     entry = StreamEntry.model_validate(fields)
-    return MessageRow(key, entry, datetime.fromisoformat(entry.fecha))
+    return MessageRow(key, entry, datetime.fromisoformat(entry.fecha), _key(entry.ciclo))
+
+
+def parse_note(key: int, fields: dict[str, str]) -> NoteRow:
+    entry = NoteEntry.model_validate(fields)
+    return NoteRow(key, entry, datetime.fromisoformat(entry.fecha))
+
+
+def parse_status(key: int, fields: dict[str, str]) -> StatusRow:
+    entry = StatusEntry.model_validate(fields)
+    snoozed = entry.estado is ConversationStatus.SNOOZED
+    hasta = datetime.fromisoformat(entry.hasta) if snoozed else None
+    return StatusRow(key, entry, datetime.fromisoformat(entry.fecha), hasta, _key(entry.ciclo))
+
+
+def parse_assignment(key: int, fields: dict[str, str]) -> AssignmentRow:
+    entry = AssignmentEntry.model_validate(fields)
+    return AssignmentRow(key, entry, datetime.fromisoformat(entry.fecha))
 
 
 PROJECTIONS: Mapping[EntryType, Projection[Any]] = {
     EntryType.MESSAGE: Projection(parse_message, insert_messages),
+    EntryType.NOTE: Projection(parse_note, insert_notes),
+    EntryType.STATUS: Projection(parse_status, insert_statuses),
+    EntryType.ASSIGNMENT: Projection(parse_assignment, insert_assignments),
 }
 
 
@@ -106,12 +139,15 @@ def parse_entries(entries: Sequence[RawEntry]) -> tuple[list[Projected], list[Re
 
 
 async def store(db: asyncpg.Pool, batch: Sequence[Projected]) -> None:
-    """The whole batch in one transaction, each type by its writer."""
+    """The whole batch in one transaction, each type by its writer; the cycle times it
+    completed are measured once it committed."""
     by_type: dict[EntryType, list[Row]] = {}
     for item in batch:
         by_type.setdefault(item.tipo, []).append(item.row)
+    completed: list[CycleTime] = []
     async with db.acquire() as conn, conn.transaction():
         for tipo, rows in by_type.items():
-            await PROJECTIONS[tipo].write(conn, rows)
+            completed += await PROJECTIONS[tipo].write(conn, rows)
+    metrics.record_cycle_times(completed)
     for item in batch:
         log.debug("message stored", message_id=item.entry_id.decode(), tipo=item.tipo.value)

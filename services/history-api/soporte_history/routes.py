@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel
 
-from soporte_common.contract import ErrorCode
+from soporte_common.contract import ConversationStatus, ErrorCode
 from soporte_common.messages import stream_id_to_db
 from soporte_common.text import USERNAME_PATTERN
 from soporte_common.web import ApiError
@@ -68,9 +68,14 @@ Paging = Annotated[PageQuery, Depends(page_query)]
 
 @router.get("/mensajes/mios", responses=error_responses(400, 401, 422, 503))
 async def own_conversation(claims: CurrentUser, paging: Paging, db: SettledDbDep) -> MessagePage:
-    """The caller's conversation with support, oldest first."""
+    """The caller's conversation with support, oldest first: its messages only."""
     return await queries.conversation_page(
-        db, claims.user, limit=paging.limit, before=paging.before, after=paging.after
+        db,
+        claims.user,
+        limit=paging.limit,
+        before=paging.before,
+        after=paging.after,
+        messages_only=True,
     )
 
 
@@ -81,9 +86,9 @@ async def customer_conversation(
     paging: Paging,
     db: SettledDbDep,
 ) -> MessagePage:
-    """Agents only: one customer's conversation, oldest first."""
+    """Agents only: one customer's conversation, oldest first: every entry, by `tipo`."""
     return await queries.conversation_page(
-        db, con, limit=paging.limit, before=paging.before, after=paging.after
+        db, con, limit=paging.limit, before=paging.before, after=paging.after, messages_only=False
     )
 
 
@@ -94,14 +99,26 @@ async def conversation_list(
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
     before: Annotated[str | None, MessageIdParam] = None,
     q: Annotated[str | None, Query(max_length=64)] = None,
+    estado: ConversationStatus | None = None,
+    asignado: Annotated[
+        str | None,
+        Query(
+            pattern=USERNAME_PATTERN,
+            description="an agent's username, `yo` (the caller) or `nadie` (nobody)",
+        ),
+    ] = None,
 ) -> ConversationList:
-    """Agents only: customers with messages, newest activity first, with unread counts."""
-    return await queries.conversation_list(
-        db,
-        claims.user,
-        limit=limit,
-        before=_id(before, "before"),
+    """Agents only: customers with messages, newest activity first, with unread counts and
+    state; filtered by status and by who holds them."""
+    holder = claims.user if asignado == "yo" else asignado
+    where = queries.ListFilter(
         prefix=queries.like_escape(q) if q else None,
+        estado=estado,
+        asignado=None if holder == "nadie" else holder,
+        unassigned=holder == "nadie",
+    )
+    return await queries.conversation_list(
+        db, claims.user, limit=limit, before=_id(before, "before"), where=where
     )
 
 

@@ -3,18 +3,65 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from soporte_common import web
-from soporte_common.messages import Message
+from soporte_common.contract import ConversationStatus, EntryType, PresenceState
+
+
+class LoggedMessage(BaseModel):
+    """A message (what customers read: the only type they are ever given)."""
+
+    tipo: Literal[EntryType.MESSAGE] = EntryType.MESSAGE
+    id: str
+    de: str
+    para: str
+    mensaje: str
+    fecha: str
+
+
+class LoggedNote(BaseModel):
+    """An internal note (agents only)."""
+
+    tipo: Literal[EntryType.NOTE] = EntryType.NOTE
+    id: str
+    de: str
+    mensaje: str
+    fecha: str
+
+
+class LoggedStatus(BaseModel):
+    """A status change (agents only)."""
+
+    tipo: Literal[EntryType.STATUS] = EntryType.STATUS
+    id: str
+    de: str | None = Field(description="the agent; null when automatic")
+    estado: ConversationStatus
+    hasta: str | None = Field(description="until when, for `pospuesta`")
+    fecha: str
+
+
+class LoggedAssignment(BaseModel):
+    """A change of who holds the conversation (agents only)."""
+
+    tipo: Literal[EntryType.ASSIGNMENT] = EntryType.ASSIGNMENT
+    id: str
+    de: str | None = Field(description="the agent; null when automatic")
+    asignado: str | None = Field(description="null: nobody")
+    fecha: str
+
+
+LogEntry = Annotated[
+    LoggedMessage | LoggedNote | LoggedStatus | LoggedAssignment, Field(discriminator="tipo")
+]
 
 
 class MessagePage(BaseModel):
-    """A page of one conversation, oldest first."""
+    """A page of one conversation, oldest first (for a customer, its messages only)."""
 
-    mensajes: list[Message]
+    mensajes: list[LogEntry]
     hay_anteriores: bool = Field(description="there are older messages (page with `before`)")
     hay_siguientes: bool = Field(description="there are newer messages (page with `after`)")
 
@@ -29,6 +76,9 @@ class ConversationSummary(BaseModel):
     ultimo_mensaje: str
     fecha: str
     no_leidos: int = Field(description="messages from the customer after the caller's read mark")
+    estado: ConversationStatus
+    asignado: str | None = Field(description="the agent who holds it; null: nobody")
+    pospuesta_hasta: str | None = Field(description="while `pospuesta`: until when")
 
 
 class ConversationList(BaseModel):
@@ -36,6 +86,17 @@ class ConversationList(BaseModel):
 
     conversaciones: list[ConversationSummary]
     hay_mas: bool = Field(description="there are more (page with `before` = the last ultimo_id)")
+
+
+class ConversationCounts(BaseModel):
+    """How many conversations each of the agents' tabs holds."""
+
+    mias: int = Field(description="held by the caller, not resuelta")
+    sin_asignar: int = Field(description="held by nobody, not resuelta")
+    abierta: int
+    pendiente: int
+    pospuesta: int
+    resuelta: int
 
 
 class ReadMark(BaseModel):
@@ -60,6 +121,8 @@ _ERRORS: dict[int, str] = {
     400: "`before` and `after` together",
     401: "not signed in, or the session is over",
     403: "signed in, but not allowed to do this",
+    404: "no such canned reply",
+    409: "another canned reply has that shortcut",
     422: "a parameter or field is not valid",
     503: "history is still storing what was sent, or Redis is unreachable: retry",
 }
@@ -68,3 +131,71 @@ _ERRORS: dict[int, str] = {
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The `responses=` of a route that can answer these error statuses."""
     return web.error_responses({s: text for s, text in _ERRORS.items() if s in statuses})
+
+
+class SearchResult(BaseModel):
+    """A message or a note that matched: plain text (the client highlights it)."""
+
+    id: str
+    tipo: Literal[EntryType.MESSAGE, EntryType.NOTE]
+    conversacion: str = Field(description="the customer whose conversation it is in")
+    de: str
+    mensaje: str
+    fecha: str
+
+
+class SearchResults(BaseModel):
+    resultados: list[SearchResult] = Field(description="newest first")
+
+
+class CannedReplyBody(BaseModel):
+    atajo: str = Field(
+        min_length=1,
+        max_length=32,
+        pattern=r"^[\w.-]+$",
+        description="what the agent types after `/`: letters, digits, `.`, `-` and `_`",
+    )
+    texto: str = Field(min_length=1, max_length=4000)
+
+
+class CannedReply(CannedReplyBody):
+    id: int
+
+
+class Durations(BaseModel):
+    """Seconds, over the conversations measured (`n`); null when there were none."""
+
+    n: int
+    mediana_segundos: float | None
+    p90_segundos: float | None
+
+
+class AgentReport(BaseModel):
+    agente: str
+    nombre: str
+    primera_respuesta: Durations = Field(description="the cycles this agent answered first")
+    resolucion: Durations = Field(description="the cycles resolved while this agent held them")
+
+
+class Report(BaseModel):
+    """What a support lead asks for, over the last `dias` days."""
+
+    dias: int
+    desde: str
+    abiertas: int = Field(description="conversations opened or reopened")
+    resueltas: int
+    primera_respuesta: Durations
+    resolucion: Durations
+    por_agente: list[AgentReport]
+
+
+class ResponseTime(BaseModel):
+    """The team's median first response over the last 30 days (null: none measured)."""
+
+    mediana_segundos: float | None
+
+
+class AgentStatus(BaseModel):
+    usuario: str
+    nombre: str
+    estado: PresenceState

@@ -1,8 +1,11 @@
-"""What the consumer writes to Postgres: the SQL of each projection's batch writer.
+"""What the consumer writes to Postgres: the SQL of the batch writers of messages and notes
+(soporte_history.workflow_storage has those of status changes and assignments).
 
 Every writer is idempotent on the entry's id (an entry read twice is stored once) and
 indifferent to order (batches can commit out of order: one stuck on a dead consumer is
 stored after newer ones), and runs inside the batch's transaction (soporte_history.projections).
+Each returns the support-cycle times its rows completed (soporte_history.cycles), which are
+measured once the transaction committed.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from datetime import datetime
 
 from asyncpg.pool import PoolConnectionProxy
 
+from soporte_common.entries import NoteEntry
 from soporte_common.messages import StreamEntry
+from soporte_history.cycles import CycleTime, record_first_responses
 
 INSERT_MESSAGES = """
 WITH batch AS (
@@ -39,18 +44,28 @@ SELECT l.conversacion, n.nombre, l.id, l.de_usuario, l.mensaje, l.fecha
 FROM latest l LEFT JOIN named n USING (conversacion)
 ON CONFLICT (usuario) DO UPDATE SET
     -- A newer batch moves the summary on; an older one (stored late) only fills in a
-    -- name that is still unknown.
-    nombre = CASE WHEN EXCLUDED.ultimo_id > c.ultimo_id
+    -- name that is still unknown. (A conversation whose first entry was a status change
+    -- or an assignment has no summary yet: 0.)
+    nombre = CASE WHEN EXCLUDED.ultimo_id > COALESCE(c.ultimo_id, 0)
                   THEN COALESCE(EXCLUDED.nombre, c.nombre)
                   ELSE COALESCE(c.nombre, EXCLUDED.nombre) END,
     ultimo_id = GREATEST(EXCLUDED.ultimo_id, c.ultimo_id),
-    ultimo_de = CASE WHEN EXCLUDED.ultimo_id > c.ultimo_id
+    ultimo_de = CASE WHEN EXCLUDED.ultimo_id > COALESCE(c.ultimo_id, 0)
                      THEN EXCLUDED.ultimo_de ELSE c.ultimo_de END,
-    ultimo_mensaje = CASE WHEN EXCLUDED.ultimo_id > c.ultimo_id
+    ultimo_mensaje = CASE WHEN EXCLUDED.ultimo_id > COALESCE(c.ultimo_id, 0)
                           THEN EXCLUDED.ultimo_mensaje ELSE c.ultimo_mensaje END,
-    ultima_fecha = CASE WHEN EXCLUDED.ultimo_id > c.ultimo_id
+    ultima_fecha = CASE WHEN EXCLUDED.ultimo_id > COALESCE(c.ultimo_id, 0)
                         THEN EXCLUDED.ultima_fecha ELSE c.ultima_fecha END
-WHERE EXCLUDED.ultimo_id > c.ultimo_id OR (c.nombre IS NULL AND EXCLUDED.nombre IS NOT NULL)
+WHERE EXCLUDED.ultimo_id > COALESCE(c.ultimo_id, 0)
+   OR (c.nombre IS NULL AND EXCLUDED.nombre IS NOT NULL)
+"""
+
+INSERT_NOTES = """
+INSERT INTO mensajes (id, tipo, conversacion, de_usuario, mensaje, fecha)
+SELECT id, 'nota', conversacion, de_usuario, mensaje, fecha
+  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+    AS b(id, conversacion, de_usuario, mensaje, fecha)
+ON CONFLICT (id) DO NOTHING
 """
 
 
@@ -61,10 +76,12 @@ class MessageRow:
     id: int
     entry: StreamEntry
     fecha: datetime
+    cycle: int | None = None  # an agent's first response: the key of the cycle's opening
 
 
-async def insert_messages(conn: PoolConnectionProxy, rows: Sequence[MessageRow]) -> None:
-    """The messages, and each conversation's summary moved on to its newest message."""
+async def insert_messages(conn: PoolConnectionProxy, rows: Sequence[MessageRow]) -> list[CycleTime]:
+    """The messages, each conversation's summary moved on to its newest message, and the
+    first responses of support cycles (an agent's message that carries `ciclo`)."""
     await conn.execute(
         INSERT_MESSAGES,
         [r.id for r in rows],
@@ -75,3 +92,27 @@ async def insert_messages(conn: PoolConnectionProxy, rows: Sequence[MessageRow])
         [r.fecha for r in rows],
         [r.entry.nombre for r in rows],
     )
+    return await record_first_responses(
+        conn, [(r.entry.conversacion, r.cycle, r.id, r.entry.de) for r in rows if r.cycle]
+    )
+
+
+@dataclass(frozen=True)
+class NoteRow:
+    id: int
+    entry: NoteEntry
+    fecha: datetime
+
+
+async def insert_notes(conn: PoolConnectionProxy, rows: Sequence[NoteRow]) -> list[CycleTime]:
+    """Notes are rows of the log (agents read and search them); they never move the
+    conversation's summary, which previews what was said to the customer."""
+    await conn.execute(
+        INSERT_NOTES,
+        [r.id for r in rows],
+        [r.entry.conversacion for r in rows],
+        [r.entry.de for r in rows],
+        [r.entry.mensaje for r in rows],
+        [r.fecha for r in rows],
+    )
+    return []

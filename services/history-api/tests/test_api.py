@@ -186,6 +186,7 @@ async def test_a_user_sees_only_their_own_conversation_oldest_first(
     body = response.json()
     assert body["hay_anteriores"] is False and body["hay_siguientes"] is False
     assert body["mensajes"][0] == {
+        "tipo": "mensaje",
         "id": first_id,
         "de": "ana",
         "para": "admin",
@@ -361,6 +362,9 @@ async def test_the_list_is_newest_activity_first_with_unread_counts_per_reader(
             "ultimo_mensaje": "sigo esperando",
             "fecha": last.fecha,
             "no_leidos": 3,
+            "estado": "abierta",
+            "asignado": None,
+            "pospuesta_hasta": None,
         },
         {
             "usuario": "bea",
@@ -370,6 +374,9 @@ async def test_the_list_is_newest_activity_first_with_unread_counts_per_reader(
             "ultimo_mensaje": "dime, Beatriz",
             "fecha": body["conversaciones"][1]["fecha"],
             "no_leidos": 1,
+            "estado": "abierta",
+            "asignado": None,
+            "pospuesta_hasta": None,
         },
     ]
 

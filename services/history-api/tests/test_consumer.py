@@ -329,7 +329,9 @@ async def test_entries_are_stored_by_their_type_and_an_unknown_type_is_dead_lett
     untyped_fields = {k: v for k, v in entry("ana", "sin tipo").model_dump().items() if k != "tipo"}
     untyped = (await redis.xadd(keys.STREAM, untyped_fields)).decode()
     unknown = (
-        await redis.xadd(keys.STREAM, {**entry("ana", "una nota").model_dump(), "tipo": "nota"})
+        await redis.xadd(
+            keys.STREAM, {**entry("ana", "una encuesta").model_dump(), "tipo": "encuesta"}
+        )
     ).decode()
     last = await say(redis, "ana", "después")
     consumer = make_consumer()
@@ -337,5 +339,7 @@ async def test_entries_are_stored_by_their_type_and_an_unknown_type_is_dead_lett
 
     assert await stored_ids(db) == [typed, untyped, last]
     letters = await dead_letters(redis)
-    assert [(d["id"], d["tipo"], d["mensaje"]) for d in letters] == [(unknown, "nota", "una nota")]
+    assert [(d["id"], d["tipo"], d["mensaje"]) for d in letters] == [
+        (unknown, "encuesta", "una encuesta")
+    ]
     assert await pending_count(redis) == 0

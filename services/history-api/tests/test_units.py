@@ -8,11 +8,11 @@ import pytest
 from fastapi import HTTPException
 
 from soporte_common.contract import EntryType
-from soporte_common.messages import Message, StreamEntry
+from soporte_common.messages import StreamEntry
 from soporte_history.projections import PROJECTIONS, parse_entries
 from soporte_history.queries import iso, like_escape
 from soporte_history.routes import PageQuery, _key, page_query
-from soporte_history.schemas import MessagePage
+from soporte_history.schemas import LoggedMessage, MessagePage
 from soporte_history.storage import MessageRow, insert_messages
 from soporte_history.stream_status import StreamStatus, entry_id_key, is_settled
 
@@ -146,10 +146,10 @@ def test_every_entry_type_of_the_contract_has_a_projection() -> None:
 
 
 def test_message_shape_is_the_contracts() -> None:
-    message = Message(
+    message = LoggedMessage(
         id="1-0", de="ana", para="admin", mensaje="hola", fecha="2026-11-26T10:00:00.123Z"
     )
-    assert list(message.model_dump()) == ["id", "de", "para", "mensaje", "fecha"]
+    assert list(message.model_dump()) == ["tipo", "id", "de", "para", "mensaje", "fecha"]
 
 
 def test_like_escape_makes_wildcards_literal() -> None:
@@ -166,13 +166,14 @@ def test_timestamps_are_iso_utc_with_milliseconds() -> None:
 
 
 def test_a_page_body_is_messages_and_two_flags() -> None:
-    message = Message(
+    message = LoggedMessage(
         id="1-0", de="ana", para="admin", mensaje="hola", fecha="2026-11-26T10:00:00.123Z"
     )
-    body = MessagePage(mensajes=[message], hay_anteriores=True, hay_siguientes=False).model_dump()
-    assert body == {
+    body = MessagePage(mensajes=[message], hay_anteriores=True, hay_siguientes=False)
+    assert body.model_dump(mode="json") == {
         "mensajes": [
             {
+                "tipo": "mensaje",
                 "id": "1-0",
                 "de": "ana",
                 "para": "admin",

@@ -1,8 +1,7 @@
 """What every conversation script shares: the keys and settings it is called with
 (`ConversationContext`) and the Lua functions that change a conversation's state.
 
-A conversation's state (keys.conversation_state: estado, asignado, hasta, ciclo,
-respondida) changes only here, in the same atomic step that appends the change to the
+A conversation's state (soporte_common.conversation_state) changes only here, in the same atomic step that appends the change to the
 stream and publishes `conversacion_actualizada` to the agents: every agent, on every
 replica, receives the changes in stream order with the messages. Each change also keeps the
 indexes that follow from the state: the agents' loads (open conversations assigned to each),
@@ -28,6 +27,7 @@ from typing import Final
 
 from soporte_common import keys
 from soporte_common.contract import ADMINS_ROOM, Event
+from soporte_common.conversation_state import LUA_COUNTS
 from soporte_common.emits import emit_template
 from soporte_realtime.script_call import ARG, KEY, ScriptCall
 
@@ -100,10 +100,7 @@ local function copy(s)
           respondida = s.respondida}
 end
 
-local function counts(s)
-  return s.asignado ~= '' and (s.estado == 'abierta' or s.estado == 'pendiente')
-end
-
+@COUNTS@
 local function now_ms()
   local t = redis.call('TIME')
   return t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))
@@ -168,7 +165,7 @@ local function change_assignee(u, old, agente, por)
   return id, new
 end
 
--- Arrival order: the entry id's time, then its sequence (exact as a double).
+-- Arrival order: soporte_common.conversation_state.queue_score of the entry's id.
 local function enqueue(u, id)
   local ms, seq = string.match(id, '^(%d+)-(%d+)$')
   redis.call('ZADD', queue, 'NX', ms .. string.format('%03d', math.min(tonumber(seq), 999)), u)
@@ -240,6 +237,8 @@ end
 def conversation_script(call: type[ScriptCall], body: str) -> str:
     """A script's text: its bindings, the shared functions, then its own body."""
     text = f"{call.bindings()}\n{_LIBRARY}\n{body}"
-    return text.replace("@STATE@", keys.CONVERSATION_STATE_PREFIX).replace(
-        "@QUEUE_STEP@", str(QUEUE_STEP)
+    return (
+        text.replace("@COUNTS@", LUA_COUNTS)
+        .replace("@STATE@", keys.CONVERSATION_STATE_PREFIX)
+        .replace("@QUEUE_STEP@", str(QUEUE_STEP))
     )
