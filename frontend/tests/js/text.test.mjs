@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { formatDuration } from "../../soporte_frontend/static/js/data/report.js";
+import { formatDuration, reportRows } from "../../soporte_frontend/static/js/data/report.js";
 import { customSnooze, snoozePresets, toLocalInput } from "../../soporte_frontend/static/js/data/snooze.js";
 import { fold, highlight, queryWords } from "../../soporte_frontend/static/js/data/text.js";
 
@@ -63,4 +63,27 @@ test("durations read as at most two units", () => {
   assert.equal(formatDuration(7200), "2 h");
   assert.equal(formatDuration(3 * 86400 + 5), "3 d");
   assert.equal(formatDuration(86400 + 3 * 3600 + 100), "1 d 3 h");
+});
+
+test("the report's table: the team first with its openings, then each agent by name", () => {
+  const durations = (n, mediana, p90) => ({ n, mediana_segundos: mediana, p90_segundos: p90 });
+  const rows = reportRows({
+    dias: 7,
+    desde: "2025-11-21T00:00:00Z",
+    abiertas: 12,
+    resueltas: 9,
+    primera_respuesta: durations(10, 95, 600),
+    resolucion: durations(9, 3600, 7200),
+    por_agente: [
+      { agente: "zoe", nombre: "Zoe", primera_respuesta: durations(0, null, null), resolucion: durations(2, 60, 90) },
+      { agente: "ana", nombre: "Ana", primera_respuesta: durations(10, 95, 600), resolucion: durations(7, 4000, 7200) },
+    ],
+  });
+  assert.deepEqual(rows.map((r) => [r.key, r.abiertas, r.resueltas, r.respondidas]), [
+    [null, 12, 9, 10],
+    ["ana", null, 7, 10],
+    ["zoe", null, 2, 0],
+  ]);
+  assert.deepEqual(rows[0].primera, { mediana: 95, p90: 600 });
+  assert.deepEqual(rows[2].primera, { mediana: null, p90: null });
 });

@@ -91,6 +91,10 @@ async def test_the_report_page_shows_the_last_7_and_30_days_per_agent(
     ana = await register_customer(stack, "Ana Informe")
     await (await chatters(ana)).send("admin", "Hola, una duda")
     luis_socket = await chatters(agent)
+    taken = await luis_socket.call(
+        "asignar", {"con": ana.usuario, "agente": agent.usuario, "anterior": None}
+    )
+    assert taken["ok"], taken
     await luis_socket.send(ana.usuario, "Dime")
     resolved = await luis_socket.call("cambiar_estado", {"con": ana.usuario, "estado": "resuelta"})
     assert resolved["ok"], resolved
@@ -108,6 +112,7 @@ async def test_the_report_page_shows_the_last_7_and_30_days_per_agent(
                 "Quién",
                 "Abiertas",
                 "Resueltas",
+                "Respondidas",
                 "Primera respuesta (mediana)",
                 "Primera respuesta (p90)",
                 "Resolución (mediana)",
@@ -122,6 +127,8 @@ async def test_the_report_page_shows_the_last_7_and_30_days_per_agent(
         mine = section.locator(f'tbody tr[data-agente="{agent.usuario}"]')
         await expect(mine.locator("th")).to_have_text(agent.nombre)
         await expect(mine.locator('[data-columna="report.resolved"]')).to_have_text("1")
+        await expect(mine.locator('[data-columna="report.answered"]')).to_have_text("1")
+        await expect(mine.locator('[data-columna="report.opened"]')).to_have_text("—")
         first_response = mine.locator('[data-columna="report.first.median"]')
         await expect(first_response).to_have_text(re.compile(r"^\d+ (s|min)"))
 

@@ -13,6 +13,7 @@ const $ = (id) => document.getElementById(id);
 const COLUMNS = [
   ["report.opened", (row) => count(row.abiertas)],
   ["report.resolved", (row) => count(row.resueltas)],
+  ["report.answered", (row) => count(row.respondidas)],
   ["report.first.median", (row) => formatDuration(row.primera.mediana)],
   ["report.first.p90", (row) => formatDuration(row.primera.p90)],
   ["report.resolution.median", (row) => formatDuration(row.resolucion.mediana)],
@@ -63,10 +64,10 @@ function table(rows, dias) {
   return node;
 }
 
-async function render(reports) {
+function render(reports) {
   for (const [dias, report] of reports) {
     const section = $(`informe-${dias}`);
-    section.querySelector(".tabla-informe").replaceChildren(table(reportRows(report, (u) => u), dias));
+    section.querySelector(".tabla-informe").replaceChildren(table(reportRows(report), dias));
     section.hidden = false;
   }
   $("informe-estado").hidden = true;

@@ -30,20 +30,32 @@ export function formatDuration(seconds) {
   return parts.join(" ");
 }
 
-/** The report's table: the team first, then each agent (by name). `report` is
- * `GET /api/informes`'s answer; `nameOf(usuario)` an agent's display name. Each row:
- * {key, name, abiertas, resueltas, primera: {mediana, p90}, resolucion: {mediana, p90}}. */
-export function reportRows(report, nameOf) {
-  const row = (key, name, figures) => ({
-    key,
-    name,
-    abiertas: figures.abiertas ?? null,
-    resueltas: figures.resueltas ?? null,
-    primera: figures.primera_respuesta ?? { mediana: null, p90: null },
-    resolucion: figures.resolucion ?? { mediana: null, p90: null },
-  });
-  const agents = (report.por_agente ?? [])
-    .map((figures) => row(figures.agente, figures.nombre ?? nameOf(figures.agente), figures))
+/** The report's table (`GET /api/informes`'s answer): the team first, then each agent
+ * by name. Each row: {key (the agent, null for the team), name, abiertas (the team's
+ * only), resueltas, respondidas (first responses), primera and resolucion: {mediana, p90}
+ * in seconds or null}. An agent's resolved conversations are those resolved while they
+ * held them. */
+export function reportRows(report) {
+  const durations = (d) => ({ mediana: d.mediana_segundos, p90: d.p90_segundos });
+  const team = {
+    key: null,
+    name: null,
+    abiertas: report.abiertas,
+    resueltas: report.resueltas,
+    respondidas: report.primera_respuesta.n,
+    primera: durations(report.primera_respuesta),
+    resolucion: durations(report.resolucion),
+  };
+  const agents = report.por_agente
+    .map((agent) => ({
+      key: agent.agente,
+      name: agent.nombre,
+      abiertas: null,
+      resueltas: agent.resolucion.n,
+      respondidas: agent.primera_respuesta.n,
+      primera: durations(agent.primera_respuesta),
+      resolucion: durations(agent.resolucion),
+    }))
     .sort((a, b) => a.name.localeCompare(b.name));
-  return [row(null, null, report), ...agents];
+  return [team, ...agents];
 }
