@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -153,11 +152,17 @@ class Session:
         resuelta."""
         return self.page.locator(f"#pestana-{key}")
 
-    async def count(self, key: str) -> int:
-        """The count a tab shows, once it shows one."""
-        count = self.tab(key).locator(".cuenta")
-        await expect(count).to_have_text(re.compile(r"^\d+$"))
-        return int(await count.inner_text())
+    async def server_counts(self) -> dict[str, int]:
+        """The tabs' counts as the server has them now (`/recuento`), for this account."""
+        response = await self.context.request.get("/api/usuarios-conversaciones/recuento")
+        assert response.ok, await response.text()
+        counts: dict[str, int] = await response.json()
+        return counts
+
+    async def expect_count(self, key: str, value: int) -> None:
+        """The tab's count comes to `value` (other tests' conversations count too: callers
+        compare with the server's counts taken just before)."""
+        await expect(self.tab(key).locator(".cuenta")).to_have_text(str(value))
 
     async def texts(self) -> list[str]:
         """The text of every shown message, exactly as shown (textContent)."""
