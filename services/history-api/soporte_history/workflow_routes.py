@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
+from pydantic import BeforeValidator
 
 from soporte_common.text import USERNAME_PATTERN
 from soporte_history import agents, canned, queries, reports
@@ -82,7 +83,12 @@ async def search_log(
 
 @router.get("/informes", responses=error_responses(401, 403, 422, 503))
 async def report(
-    _: CurrentAdmin, db: SettledDbDep, redis: RedisDep, dias: Literal[7, 30] = 7
+    _: CurrentAdmin,
+    db: SettledDbDep,
+    redis: RedisDep,
+    # A query string is text: "7" becomes 7 before the Literal is checked (else every
+    # `?dias=7` is refused).
+    dias: Annotated[Literal[7, 30], BeforeValidator(int)] = 7,
 ) -> Report:
     """Conversations opened and resolved, first response and resolution times (median, 90th
     percentile), overall and per agent, over the last 7 or 30 days."""

@@ -129,7 +129,7 @@ async def test_every_action_is_seen_at_once_by_a_second_agent(
     await expect(lines.last).to_contain_text(f"{agent.nombre} la pospuso hasta")
 
     await marta.page.get_by_role("button", name="Reabrir").click()
-    await expect(state_luis).to_have_text(f"Abierta · Asignada a {agent.nombre}")
+    await expect(state_luis).to_have_text("Abierta · Asignada a ti")
     await expect(luis.page.locator("#mensajes li.sistema").last).to_contain_text(
         "Marta Segunda reabrió la conversación"
     )
