@@ -4,11 +4,13 @@ which customers may read too."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from soporte_common.contract import ErrorCode
 from soporte_common.text import USERNAME_PATTERN
+from soporte_common.web import ApiError
 from soporte_history import agents, canned, queries, reports
 from soporte_history.deps import CurrentAdmin, CurrentUser, DbDep, RedisDep, SettledDbDep
 from soporte_history.schemas import (
@@ -27,6 +29,7 @@ router = APIRouter(prefix="/api")
 
 SEARCH_DEFAULT = 20
 SEARCH_MAX = 100
+REPORT_DAYS = (7, 30)
 
 
 @router.get("/usuarios-conversaciones/recuento", responses=error_responses(401, 403, 503))
@@ -82,10 +85,15 @@ async def search_log(
 
 @router.get("/informes", responses=error_responses(401, 403, 422, 503))
 async def report(
-    _: CurrentAdmin, db: SettledDbDep, redis: RedisDep, dias: Literal[7, 30] = 7
+    _: CurrentAdmin,
+    db: SettledDbDep,
+    redis: RedisDep,
+    dias: Annotated[int, Query(description="7 or 30")] = 7,
 ) -> Report:
     """Conversations opened and resolved, first response and resolution times (median, 90th
     percentile), overall and per agent, over the last 7 or 30 days."""
+    if dias not in REPORT_DAYS:
+        raise ApiError(422, ErrorCode.INVALID_DATA, "dias: 7 o 30")
     return await reports.report(db, dias, await agents.agent_names(redis))
 
 
