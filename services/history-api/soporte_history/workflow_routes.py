@@ -4,12 +4,13 @@ which customers may read too."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import BeforeValidator
 
+from soporte_common.contract import ErrorCode
 from soporte_common.text import USERNAME_PATTERN
+from soporte_common.web import ApiError
 from soporte_history import agents, canned, queries, reports
 from soporte_history.deps import CurrentAdmin, CurrentUser, DbDep, RedisDep, SettledDbDep
 from soporte_history.schemas import (
@@ -28,6 +29,7 @@ router = APIRouter(prefix="/api")
 
 SEARCH_DEFAULT = 20
 SEARCH_MAX = 100
+REPORT_DAYS = (7, 30)
 
 
 @router.get("/usuarios-conversaciones/recuento", responses=error_responses(401, 403, 503))
@@ -86,12 +88,12 @@ async def report(
     _: CurrentAdmin,
     db: SettledDbDep,
     redis: RedisDep,
-    # A query string is text: "7" becomes 7 before the Literal is checked (else every
-    # `?dias=7` is refused).
-    dias: Annotated[Literal[7, 30], BeforeValidator(int)] = 7,
+    dias: Annotated[int, Query(description="7 or 30")] = 7,
 ) -> Report:
     """Conversations opened and resolved, first response and resolution times (median, 90th
     percentile), overall and per agent, over the last 7 or 30 days."""
+    if dias not in REPORT_DAYS:
+        raise ApiError(422, ErrorCode.INVALID_DATA, "dias: 7 o 30")
     return await reports.report(db, dias, await agents.agent_names(redis))
 
 

@@ -18,7 +18,9 @@ from asgi_lifespan import LifespanManager
 from redis.asyncio import Redis
 
 from soporte_common import keys
-from soporte_common.messages import StreamEntry, db_id_to_stream, now_iso
+from soporte_common.contract import ConversationStatus
+from soporte_common.entries import AssignmentEntry, NoteEntry, StatusEntry
+from soporte_common.messages import EntryFields, StreamEntry, db_id_to_stream, now_iso
 from soporte_common.settings import LOCAL_JWT_SECRET
 from soporte_common.tokens import Rol, TokenCodec
 from soporte_history.app import create_app, stop
@@ -81,9 +83,10 @@ def entry(
     )
 
 
-async def append(redis: Redis, item: StreamEntry, *, entry_id: str = "*") -> str:
-    """XADD one entry to the `mensajes` stream; returns its id (the message id)."""
-    fields = item.fields()
+async def append(redis: Redis, item: EntryFields, *, entry_id: str = "*", **extra: str) -> str:
+    """XADD one entry to the `mensajes` stream; returns its id (the message id). `extra`:
+    fields realtime's scripts add (`ciclo`)."""
+    fields = item.fields() + [v for pair in extra.items() for v in pair]
     new_id = await redis.execute_command("XADD", keys.STREAM, entry_id, *fields)
     return str(new_id.decode())
 
@@ -94,6 +97,52 @@ async def say(redis: Redis, de: str, mensaje: str, **kwargs: Any) -> str:
 
 async def reply(redis: Redis, agent: str, customer: str, mensaje: str) -> str:
     return await append(redis, entry(agent, mensaje, para=customer, rol="admin"))
+
+
+async def note(redis: Redis, agent: str, customer: str, mensaje: str) -> str:
+    fecha = now_iso()
+    return await append(
+        redis,
+        NoteEntry(
+            de=agent, nombre=agent.title(), conversacion=customer, mensaje=mensaje, fecha=fecha
+        ),
+    )
+
+
+async def status(
+    redis: Redis,
+    customer: str,
+    estado: str,
+    *,
+    anterior: str,
+    de: str = "",
+    asignado: str = "",
+    hasta: str = "",
+    ciclo: str = "",
+) -> str:
+    """A status entry as realtime's scripts append it (`de` "": automatic)."""
+    return await append(
+        redis,
+        StatusEntry(
+            de=de,
+            conversacion=customer,
+            estado=ConversationStatus(estado),
+            anterior=anterior,
+            asignado=asignado,
+            hasta=hasta,
+            ciclo=ciclo,
+            fecha=now_iso(),
+        ),
+    )
+
+
+async def assign(
+    redis: Redis, customer: str, asignado: str, *, anterior: str = "", de: str = ""
+) -> str:
+    entry_ = AssignmentEntry(
+        de=de, conversacion=customer, asignado=asignado, anterior=anterior, fecha=now_iso()
+    )
+    return await append(redis, entry_)
 
 
 async def pending_count(redis: Redis) -> int:
