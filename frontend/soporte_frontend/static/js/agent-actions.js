@@ -62,19 +62,6 @@ export async function assign(client, agente) {
   workflow.update(conv);
 }
 
-/** The agents (names for assignees and authors, the assignment picker). */
-export async function loadAgents(client) {
-  let agents;
-  try {
-    agents = await api.agents();
-  } catch {
-    return; // names stay usernames until the next try
-  }
-  client.agents = new Map(agents.map((agent) => [agent.usuario, agent]));
-  client.ui.workflow.setAgents(agents);
-  client.ui.list.update();
-}
-
 export async function loadCannedReplies(client) {
   try {
     client.canned.replace(await api.cannedReplies());

@@ -6,7 +6,7 @@ import { goToLogin } from "./api.js";
 import { ENTRY_TYPES, EVENTS } from "./contract.js";
 import { countsAsUnread } from "./data/reads.js";
 import { t } from "./i18n.js";
-import { applyEntries, catchUpSoon, refreshListSoon, resync } from "./sync.js";
+import { agentSeen, applyEntries, catchUpSoon, refreshListSoon, resync } from "./sync.js";
 
 const SESSION_END_NOTICE_MS = 1500;
 
@@ -18,6 +18,7 @@ export function eventHandlers(client) {
     [EVENTS.SESSION_ENDED]: () => sessionEnded(client),
     [EVENTS.NOTE_RECEIVED]: (note) => noteReceived(client, note),
     [EVENTS.CONVERSATION_UPDATED]: (update) => conversationUpdated(client, update),
+    [EVENTS.PRESENCE]: (presence) => client.agent && agentSeen(client, presence),
   };
 }
 

@@ -19,7 +19,6 @@ import {
   changeStatus,
   chooseTab,
   deleteCannedReply,
-  loadAgents,
   loadCannedReplies,
   openResult,
   rememberedTab,
@@ -159,7 +158,6 @@ function addAgentViews(client) {
     onStatus: (estado, hasta) => changeStatus(client, estado, hasta),
     onAssign: (agente) => assign(client, agente),
   });
-  $("asignar-a").addEventListener("focus", () => loadAgents(client)); // presence changes
   ui.canned = new CannedDialog({
     library: client.canned,
     elements: {
@@ -246,10 +244,7 @@ async function main() {
   ui.list?.update();
   ui.composer.render();
   ui.notify.showUnread(client.reads.total());
-  if (client.agent) {
-    loadAgents(client);
-    loadCannedReplies(client);
-  }
+  if (client.agent) loadCannedReplies(client);
   connect(client, { handlers: eventHandlers(client), resync: () => resync(client) });
   ui.composer.focus();
 }

@@ -3,6 +3,7 @@
 // older pages, the page around one entry (a search result), the agent's list and the
 // tab's. `client` is the page's context (see soporte.js).
 
+import { api } from "./api.js";
 import { compareIds, nextId } from "./data/ids.js";
 import { tabOf } from "./data/tabs.js";
 
@@ -164,11 +165,38 @@ export async function search(client, query) {
   }
 }
 
+/** The agents (`GET /api/agentes`): names for assignees, authors and status lines, and
+ * the assignment picker. */
+export async function loadAgents(client) {
+  let agents;
+  try {
+    agents = await api.agents();
+  } catch {
+    return; // names stay usernames until the next try
+  }
+  client.agents = new Map(agents.map((agent) => [agent.usuario, agent]));
+  agentsChanged(client);
+}
+
+/** An agent's presence changed (`presencia {usuario, nombre, estado}`): its name and state. */
+export function agentSeen(client, { usuario, nombre, estado }) {
+  client.agents.set(usuario, { usuario, nombre, estado });
+  agentsChanged(client);
+}
+
+function agentsChanged(client) {
+  const { ui } = client;
+  ui.workflow.setAgents([...client.agents.values()]);
+  ui.list.update();
+  ui.thread.relabel();
+}
+
 /** After (re)connecting, or when told that live events may have been missed: what came
  * meanwhile. Rooms are joined before this runs, so nothing falls between the two. */
 export async function resync(client) {
   if (client.agent) {
     client.counts.refresh();
+    loadAgents(client); // this agent too: it is one once connected
     await refreshList(client);
   }
   const conv = client.store.open;

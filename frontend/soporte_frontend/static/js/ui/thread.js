@@ -136,6 +136,18 @@ export class ThreadView {
     for (const author of this.el.thread.querySelectorAll("li.cliente .autor")) author.textContent = conv.nombre;
   }
 
+  /** Agents' names arrived: the authors and status lines that showed a username. */
+  relabel() {
+    const conv = this.store.open;
+    if (!conv) return;
+    for (const entry of conv.entries) {
+      const node = this.#nodes.get(entry.id);
+      if (!node) continue;
+      if (node.classList.contains("sistema")) node.firstChild.textContent = describeChange(entry, this.nameOf);
+      else node.querySelector(".autor").textContent = this.authorOf(entry, conv);
+    }
+  }
+
   /** Who wrote an entry, as the reader knows them. */
   authorOf(entry, conv) {
     if (entry.de === this.me) return t("message.you");
