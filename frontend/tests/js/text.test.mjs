@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { formatDuration, reportRows } from "../../soporte_frontend/static/js/data/report.js";
-import { customSnooze, snoozePresets, toLocalInput } from "../../soporte_frontend/static/js/data/snooze.js";
+import { customSnooze, latestSnooze, snoozePresets, toLocalInput } from "../../soporte_frontend/static/js/data/snooze.js";
 import { fold, highlight, queryWords } from "../../soporte_frontend/static/js/data/text.js";
 
 const marked = (pieces) => pieces.filter((p) => p.match).map((p) => p.text);
@@ -46,9 +46,12 @@ test("snooze presets: in an hour, tomorrow at 9:00, next Monday at 9:00 (local t
   assert.equal(toLocalInput(snoozePresets(monday)[2].hasta), "2025-12-08T09:00");
 });
 
-test("a custom snooze time must be a time, and later than now", () => {
+test("a custom snooze time must be a time, later than now and at most a year ahead", () => {
   const now = new Date(2025, 10, 26, 16, 30);
   assert.equal(toLocalInput(customSnooze("2025-11-26T17:00", now)), "2025-11-26T17:00");
+  assert.equal(toLocalInput(customSnooze("2026-11-26T16:00", now)), "2026-11-26T16:00");
+  assert.equal(customSnooze("2026-11-27T16:00", now), null);
+  assert.equal(toLocalInput(latestSnooze(now)), "2026-11-26T16:30");
   assert.equal(customSnooze("2025-11-26T16:00", now), null);
   assert.equal(customSnooze("", now), null);
   assert.equal(customSnooze("mañana", now), null);

@@ -10,6 +10,7 @@ own unassigns it), and counts are compared with the server's just before each ac
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.async_api import WebSocketRoute, expect
@@ -150,11 +151,20 @@ async def test_every_action_is_seen_at_once_by_a_second_agent(
 
     # A snooze to a time of one's own.
     await marta.page.get_by_role("button", name="Posponer", exact=True).click()
-    await marta.page.get_by_label("Otra fecha y hora").fill("2031-03-04T10:30")
+    later = (datetime.now(UTC) + timedelta(days=20)).strftime("%Y-%m-%dT10:30")  # pages run in UTC
+    await marta.page.get_by_label("Otra fecha y hora").fill(later)
     await marta.page.get_by_role("button", name="Posponer hasta esa fecha").click()
-    await expect(state_luis).to_have_text(re.compile(r"^Pospuesta hasta 04 mar.* · Sin asignar"))
+    shown = rf"{later[8:10]} \w+\.?,? 10:30"  # "24 dic, 10:30"
+    await expect(state_luis).to_have_text(re.compile(rf"^Pospuesta hasta {shown} · Sin asignar$"))
     await luis.page.get_by_role("button", name="Resolver").click()
     await expect(state_marta).to_have_text("Resuelta · Sin asignar")
+    # A time more than a year ahead is refused before it is sent.
+    await marta.page.get_by_role("button", name="Posponer", exact=True).click()
+    await marta.page.get_by_label("Otra fecha y hora").fill("2099-01-01T10:00")
+    await marta.page.get_by_role("button", name="Posponer hasta esa fecha").click()
+    await expect(marta.page.locator("#flujo-aviso")).to_have_text(
+        "Elige una fecha y hora futuras, como mucho dentro de un año."
+    )
     await expect(lines.last).to_contain_text(f"{agent.nombre} resolvió la conversación")
 
 

@@ -1,6 +1,6 @@
 // What an agent does besides writing: choose a tab, change a conversation's status or
-// assignee, keep the team's saved replies, search every conversation, and know the other
-// agents. Each talks to the server, then tells the data and the views.
+// assignee, keep the team's saved replies, search every conversation. Each talks to the
+// server, then tells the data and the views.
 
 import { api } from "./api.js";
 import { EVENTS, REJECT_CODES } from "./contract.js";

@@ -4,7 +4,7 @@
 // line under the buttons ("Ana took it a moment ago").
 
 import { CONVERSATION_STATES as STATES, PRESENCE_STATES } from "../contract.js";
-import { customSnooze, snoozePresets, toLocalInput } from "../data/snooze.js";
+import { customSnooze, latestSnooze, snoozePresets, toLocalInput } from "../data/snooze.js";
 import { formatTime, t } from "../i18n.js";
 
 export class WorkflowBar {
@@ -114,6 +114,7 @@ export class WorkflowBar {
     if (!this.el.snoozeMenu.hidden) return this.#closeSnoozeMenu();
     const now = new Date();
     this.el.snoozeAt.min = toLocalInput(now);
+    this.el.snoozeAt.max = toLocalInput(latestSnooze(now));
     if (!this.el.snoozeAt.value) this.el.snoozeAt.value = toLocalInput(snoozePresets(now)[1].hasta);
     this.el.snoozeMenu.hidden = false;
     this.el.snooze.setAttribute("aria-expanded", "true");
