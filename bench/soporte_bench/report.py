@@ -73,6 +73,10 @@ def rows(results: dict[str, Any]) -> list[Row]:
         lost = None if rows_stored is None else s["persistence"]["harness_sent"] - rows_stored
     page = _get(s, "history", "page_ms", "p99")
     listing = _get(s, "history", "list_ms", "p99")
+    search = _get(s, "history", "search_ms", "p99")
+    twice = _get(s, "workflow", "assigned_twice_or_more")
+    dropped = _get(s, "workflow", "never_assigned")
+    rate = _get(s, "workflow", "rate_per_second")
 
     def at_least(value: float | None, floor: float | None) -> bool | None:
         return None if value is None or floor is None else value >= floor
@@ -172,6 +176,33 @@ def rows(results: dict[str, Any]) -> list[Row]:
             at_most(listing, 49.999),
             "ms",
         ),
+        Row(
+            "(f) search p99, two words (1M messages, one request at a time)",
+            search,
+            None,
+            "< 50 ms",
+            "lower",
+            at_most(search, 49.999),
+            "ms",
+        ),
+        Row(
+            f"(g) conversations assigned twice ({rate}/s new, round robin)",
+            twice,
+            None,
+            "0",
+            "lower",
+            None if twice is None else twice == 0,
+            "convs",
+        ),
+        Row(
+            f"(g) conversations dropped from the queue ({rate}/s new, round robin)",
+            dropped,
+            None,
+            "0",
+            "lower",
+            None if dropped is None else dropped == 0,
+            "convs",
+        ),
     ]
 
 
@@ -221,6 +252,19 @@ def markdown(results: dict[str, Any]) -> str:
                     f"{'yes' if st.get('pass') else 'no'} | {lat.get('p50')} | "
                     f"{lat.get('p99')} | {cpu} |"
                 )
+        workflow = _get(results, name, "workflow")
+        if workflow:
+            lines += [
+                "",
+                f"{name} round robin: {workflow['conversations']} conversations at "
+                f"{workflow['rate_per_second']}/s, {workflow['agents']} agents (cap "
+                f"{workflow['cap']}): {workflow['assigned_once']} assigned once, "
+                f"{workflow['assigned_twice_or_more']} twice or more, "
+                f"{workflow['never_assigned']} never; longest queue {workflow['longest_queue']}, "
+                f"left {workflow['queue_left']}; wait to assignment "
+                f"p50 {workflow['wait_to_assignment_ms']['p50']} ms, "
+                f"p99 {workflow['wait_to_assignment_ms']['p99']} ms.",
+            ]
         ramp = _get(results, name, "ramp")
         if ramp:
             per = ", ".join(f"{k} {v}" for k, v in ramp["kb_per_connection"].items())

@@ -27,6 +27,8 @@ class Soporte:
     """A fresh Soporte stack per measurement (started with `soporte-stack run`)."""
 
     gateway_replicas: int = 1
+    # Settings a scenario needs besides the stack's own (SOPORTE_* variables).
+    extra_env: dict[str, str] = field(default_factory=dict)
     name: str = "soporte"
     secret: str = LOCAL_JWT_SECRET
     # One copy per socket (rooms are merged) and the sender's own tabs get it too.
@@ -45,6 +47,7 @@ class Soporte:
                 "SOPORTE_GATEWAY_REPLICAS": str(self.gateway_replicas),
                 # The harness's synthetic users send far faster than people: no rate limit.
                 "SOPORTE_RATE_LIMIT_MESSAGES": "1000000000",
+                **self.extra_env,
             },
         )
         asyncio.run(self._seed_directory(users, admins))

@@ -85,10 +85,12 @@ async def test_changes_reach_every_agent_in_order_with_the_messages_and_in_catch
     maria_chat, juan_chat = await connect(maria, replica=one), await connect(juan, replica=two)
     first = await customer.send("admin", "hola")
     holder = await holder_of(stack, maria, ana.usuario)
+    # Whoever round robin chose, the conversation changes hands.
+    taker = juan if holder == maria.usuario else maria
     acks = [
         await maria_chat.call("cambiar_estado", {"con": ana.usuario, "estado": "pendiente"}),
         await juan_chat.call(
-            "asignar", {"con": ana.usuario, "agente": maria.usuario, "anterior": holder}
+            "asignar", {"con": ana.usuario, "agente": taker.usuario, "anterior": holder}
         ),
         await maria_chat.call("cambiar_estado", {"con": ana.usuario, "estado": "resuelta"}),
     ]
@@ -103,11 +105,11 @@ async def test_changes_reach_every_agent_in_order_with_the_messages_and_in_catch
         assert [i for i in ids(agent, ana.usuario) if i in stored] == stored
     final = state_of(maria_chat, ana.usuario)
     assert final is not None
-    assert (final["estado"], final["asignado"], final["por"]) == ("abierta", maria.usuario, None)
+    assert (final["estado"], final["asignado"], final["por"]) == ("abierta", taker.usuario, None)
     await eventually(lambda: [m["id"] for m in other_tab.received] == [first["id"], again["id"]])
     for tab in (customer, other_tab):  # the customer, on either replica: no workflow event
         assert not WORKFLOW_EVENTS & {name for name, _ in tab.log}
-    listed = await history(stack, maria, "/api/usuarios-conversaciones", asignado="yo")
+    listed = await history(stack, taker, "/api/usuarios-conversaciones", asignado="yo")
     assert ana.usuario in [c["usuario"] for c in listed.json()["conversaciones"]]
 
 
@@ -141,12 +143,13 @@ async def test_two_agents_assigning_at_once_exactly_one_wins(
     maria, juan = await second_agent(stack), await second_agent(stack)
     maria_chat, juan_chat = await connect(maria, replica=one), await connect(juan, replica=two)
     await customer.send("admin", "hola")
-    holder = await holder_of(stack, maria, ana.usuario)
+    holder = await holder_of(stack, maria, ana.usuario)  # round robin gave it to someone
+    unassign = {"con": ana.usuario, "agente": None, "anterior": holder}
+    freed = await maria_chat.call("asignar", unassign)
+    assert freed["ok"] and freed["id"]  # unassigned by an agent: it waits for someone
     answers = await asyncio.gather(
-        maria_chat.call(
-            "asignar", {"con": ana.usuario, "agente": maria.usuario, "anterior": holder}
-        ),
-        juan_chat.call("asignar", {"con": ana.usuario, "agente": juan.usuario, "anterior": holder}),
+        maria_chat.call("asignar", {"con": ana.usuario, "agente": maria.usuario, "anterior": None}),
+        juan_chat.call("asignar", {"con": ana.usuario, "agente": juan.usuario, "anterior": None}),
     )
     [won] = [a for a in answers if a["ok"]]
     [lost] = [a for a in answers if not a["ok"]]
