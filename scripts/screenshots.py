@@ -177,8 +177,8 @@ async def workflow(agent: Page) -> None:
     await expect(agent.locator("#mensajes li.sistema").last).to_contain_text("pendiente")
     await agent.get_by_role("button", name="Respuesta", exact=True).click()
     await agent.locator("#texto").fill("")
-    await agent.locator("#texto").press_sequentially("/se")
-    await expect(agent.get_by_role("option")).to_have_count(1)
+    await agent.locator("#texto").press_sequentially("/segui")
+    await expect(agent.locator("#sugerencias [role=option]")).to_have_count(1)
 
 
 async def shoot(page: Page, name: str) -> None:
