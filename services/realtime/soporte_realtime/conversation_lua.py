@@ -1,11 +1,12 @@
 """What every conversation script shares: the keys and settings it is called with
 (`ConversationContext`) and the Lua functions that change a conversation's state.
 
-A conversation's state (soporte_common.conversation_state) changes only here, in the same atomic step that appends the change to the
-stream and publishes `conversacion_actualizada` to the agents: every agent, on every
-replica, receives the changes in stream order with the messages. Each change also keeps the
-indexes that follow from the state: the agents' loads (open conversations assigned to each),
-the snoozed set (by wake time) and the waiting queue of auto-assignment (arrival order).
+A conversation's state (soporte_common.conversation_state) changes only here, in the same
+atomic step that appends the change to the stream and publishes `conversacion_actualizada`
+to the agents: every agent, on every replica, receives the changes in stream order with
+the messages. Each change also keeps the indexes that follow from the state: the agents'
+loads (open conversations assigned to each), the snoozed set (by wake time) and the
+waiting queue of auto-assignment (arrival order).
 
 Rules (docs/architecture.md, "Conversation state"):
 - a conversation with no state is new; a customer's message to a new, `resuelta` or
