@@ -7,6 +7,9 @@ the pages in Chromium: the customer's view, the agent's view and a phone.
     customer.png   a customer talking to support (desktop)
     agent.png      an agent: the list (one unread, one open, one read) and the open thread
     phone.png      the agent's view of a conversation on a phone-sized screen
+    workflow.png   an agent's workflow: tabs with counts, status and assignee, an internal
+                   note, status lines, saved replies offered after "/"
+    report.png     the agents' report page (last 7 and 30 days)
 """
 
 from __future__ import annotations
@@ -153,6 +156,31 @@ async def send(page: Page, text: str) -> None:
     await expect(page.locator("#mensajes li.pendiente")).to_have_count(0)
 
 
+SAVED_REPLIES = [
+    ("envio", "Tu pedido sale hoy del almacén y llega en 24–48 horas."),
+    ("seguimiento", "Te envío el enlace de seguimiento por correo ahora mismo."),
+    ("gracias", "¡Gracias a ti! Si necesitas algo más, escríbenos por aquí."),
+]
+
+
+async def workflow(agent: Page) -> None:
+    """The open conversation (María's) with a note, a status change, and "/" typed."""
+    for atajo, texto in SAVED_REPLIES:
+        response = await agent.context.request.post(
+            "/api/respuestas", data={"atajo": atajo, "texto": texto}
+        )
+        if not response.ok:
+            raise RuntimeError(await response.text())
+    await agent.get_by_role("button", name="Nota interna").click()
+    await send(agent, "Cliente habitual: si vuelve a pasar, ofrecerle el envío gratis.")
+    await agent.get_by_role("button", name="Pendiente del cliente").click()
+    await expect(agent.locator("#mensajes li.sistema").last).to_contain_text("pendiente")
+    await agent.get_by_role("button", name="Respuesta", exact=True).click()
+    await agent.locator("#texto").fill("")
+    await agent.locator("#texto").press_sequentially("/segui")
+    await expect(agent.locator("#sugerencias [role=option]")).to_have_count(1)
+
+
 async def shoot(page: Page, name: str) -> None:
     await page.mouse.move(0, 0)  # no hover effects
     await page.wait_for_timeout(300)  # let the last layout and fonts settle
@@ -180,6 +208,11 @@ async def photograph(stack: RunningStack) -> None:
             await expect(row.filter(has_text=SOFIA.nombre).locator(".contador")).to_have_text("2")
             await agent.locator("#texto").fill("¿Necesitas algo más?")  # a draft
             await shoot(agent, "agent.png")
+            await workflow(agent)
+            await shoot(agent, "workflow.png")
+            await agent.goto("/informes")
+            await expect(agent.locator("#informe-30")).to_be_visible()
+            await shoot(agent, "report.png")
 
             maria = await signed_in(browser, stack, MARIA, DESKTOP)
             await expect(maria.locator("#mensajes li.mensaje")).to_have_count(5)

@@ -1,4 +1,5 @@
-"""Serves the two pages and their assets with strict security headers.
+"""Serves the pages (login, soporte, the agents' report) and their assets with strict
+security headers.
 
 The Content-Security-Policy allows scripts, styles and connections from this origin only:
 even if some message text were ever rendered as HTML, an injected script could not run.
@@ -126,6 +127,7 @@ def create_app() -> Starlette:
         routes=[
             Route("/", page("login.html")),
             Route("/soporte", page("soporte.html")),
+            Route("/informes", page("informes.html")),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),

@@ -20,7 +20,14 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def test_pages_and_assets_are_served_with_a_strict_policy(client: httpx.AsyncClient) -> None:
-    for path in ("/", "/soporte", "/static/js/soporte.js", "/static/vendor/socket.io.min.js"):
+    for path in (
+        "/",
+        "/soporte",
+        "/informes",
+        "/static/js/soporte.js",
+        "/static/js/informes.js",
+        "/static/vendor/socket.io.min.js",
+    ):
         response = await client.get(path)
         assert response.status_code == 200, path
         policy = response.headers["content-security-policy"]
@@ -45,7 +52,7 @@ async def test_the_client_modules_are_checked_again_on_every_load(
 async def test_the_pages_load_no_inline_script_and_nothing_from_other_origins(
     client: httpx.AsyncClient,
 ) -> None:
-    for path in ("/", "/soporte"):
+    for path in ("/", "/soporte", "/informes"):
         html = (await client.get(path)).text
         assert "<script>" not in html
         assert "http://" not in html
@@ -89,22 +96,26 @@ async def test_the_browser_reads_the_same_contract_tables_as_the_services(
     assert json.loads(printed)["CONNECT_REFUSALS"]["BAD_TOKEN"] == "Token inválido"
 
 
-def test_the_data_modules_default_entry_type_is_the_contracts() -> None:
+def test_the_data_modules_contract_words_are_the_contracts() -> None:
     """The data modules load without the served contract (node tests them as they are), so
-    they spell the default `tipo` themselves: it must be the contract's."""
+    they spell the default `tipo` and the conversation statuses themselves: they must be
+    the contract's."""
     module = STATIC / "js" / "data" / "conversations.js"
     printed = subprocess.run(
         [
             "node",
             "--input-type=module",
             "-e",
-            f"import {{ MESSAGE }} from {json.dumps(module.as_uri())};"
-            " console.log(JSON.stringify(MESSAGE));",
+            f"import {{ MESSAGE, STATUS }} from {json.dumps(module.as_uri())};"
+            " console.log(JSON.stringify({MESSAGE, STATUS}));",
         ],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    tables = browser_tables()["ENTRY_TYPES"]
-    assert isinstance(tables, dict)
-    assert json.loads(printed) == tables["MESSAGE"]
+    tables = browser_tables()
+    entry_types = tables["ENTRY_TYPES"]
+    assert isinstance(entry_types, dict)
+    spelled = json.loads(printed)
+    assert spelled["MESSAGE"] == entry_types["MESSAGE"]
+    assert spelled["STATUS"] == tables["CONVERSATION_STATES"]

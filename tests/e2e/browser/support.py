@@ -93,6 +93,11 @@ class Chatter:
         )
         return self
 
+    async def call(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """An event with an acknowledgement (the agents' workflow events)."""
+        ack: dict[str, Any] = await self.sio.call(event, payload, timeout=15)
+        return ack
+
     async def send(self, para: str, mensaje: str) -> dict[str, Any]:
         """Send and wait for the acknowledgement; waits out the per-user rate limit."""
         for _ in range(30):
@@ -141,6 +146,23 @@ class Session:
     def message(self, text: str) -> Locator:
         """The shown messages whose text is exactly `text`."""
         return self.messages.filter(has=self.page.locator(".texto").get_by_text(text, exact=True))
+
+    def tab(self, key: str) -> Locator:
+        """An agent's tab over the list: mias, sin_asignar, abierta, pendiente, pospuesta,
+        resuelta."""
+        return self.page.locator(f"#pestana-{key}")
+
+    async def server_counts(self) -> dict[str, int]:
+        """The tabs' counts as the server has them now (`/recuento`), for this account."""
+        response = await self.context.request.get("/api/usuarios-conversaciones/recuento")
+        assert response.ok, await response.text()
+        counts: dict[str, int] = await response.json()
+        return counts
+
+    async def expect_count(self, key: str, value: int) -> None:
+        """The tab's count comes to `value` (other tests' conversations count too: callers
+        compare with the server's counts taken just before)."""
+        await expect(self.tab(key).locator(".cuenta")).to_have_text(str(value))
 
     async def texts(self) -> list[str]:
         """The text of every shown message, exactly as shown (textContent)."""

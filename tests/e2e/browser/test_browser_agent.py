@@ -196,7 +196,8 @@ async def test_a_second_agents_reply_appears_live_in_the_open_thread(
     await segundo.send("Yo me encargo")
     reply = primero.message("Yo me encargo")
     await expect(reply).to_have_count(1)
-    await expect(reply.locator(".autor")).to_have_text(other.usuario)
+    # By the agent's name (agents are known by name: GET /api/agentes, `presencia`).
+    await expect(reply.locator(".autor")).to_have_text(other.nombre)
     await expect(primero.row(customer.usuario).locator(".vista-previa")).to_have_text(
         "Yo me encargo"
     )

@@ -1,13 +1,16 @@
-// What the person does: open a conversation, send, retry a failed send, come back to the
-// tab. Each updates the data modules, then the UI, then talks to the server.
+// What the person does: open a conversation (at one of its entries, from a search), send
+// a message or an internal note, retry a failed send, come back to the tab. Each updates
+// the data modules, then the UI, then talks to the server.
 
-import { EVENTS, SUPPORT_TEAM } from "./contract.js";
+import { ENTRY_TYPES, EVENTS, SUPPORT_TEAM } from "./contract.js";
 import { t } from "./i18n.js";
-import { applyEntries, catchUp } from "./sync.js";
+import { applyEntries, catchUp, loadAround } from "./sync.js";
 
 const SEND_TIMEOUT_MS = 10000;
 
-export async function open(client, usuario) {
+/** Opens `usuario`'s conversation; `at`: an entry's id to bring into view (the rest of
+ * the conversation loads around it). */
+export async function open(client, usuario, { at = null } = {}) {
   const { store, reads, ui } = client;
   const previous = store.open;
   if (previous) previous.draft = ui.composer.value;
@@ -18,13 +21,16 @@ export async function open(client, usuario) {
   ui.layout.showThread(client.agent);
   ui.thread.show({ fresh: true });
   ui.list?.update(...(previous ? [previous, conv] : [conv]));
+  ui.workflow?.show();
   ui.notify.showUnread(reads.total());
-  ui.composer.focus();
+  if (!at) ui.composer.focus();
   reads.markRead(usuario, conv.lastId); // what is shown is read, even if the page is left before the fetch ends
+  if (at) await loadAround(client, conv, at);
   // Not loaded yet, or loaded earlier but closed since: while closed it may have missed
   // live messages (a reconnection catches up the open conversation only).
   await catchUp(client, conv);
   reads.markRead(usuario, conv.lastId);
+  if (at && store.open === conv) ui.thread.reveal(conv, at);
 }
 
 /** The tab is shown again: the open conversation has been read. */
@@ -38,15 +44,17 @@ export function cameBack(client) {
   ui.notify.showUnread(reads.total());
 }
 
-/** Sends what is in the message box to the open conversation; it shows at once, as being
- * sent, until the server acknowledges it. */
+/** Sends what is in the message box to the open conversation, as a message or (an agent
+ * in note mode) an internal note; it shows at once, as being sent, until the server
+ * acknowledges it. */
 export function send(client) {
   const { store, pending, ui } = client;
   const conv = store.open;
   const text = ui.composer.value;
   if (!conv || !text.trim()) return;
-  const para = client.agent ? conv.usuario : SUPPORT_TEAM;
-  const waiting = pending.create(conv.usuario, { para, mensaje: text });
+  const tipo = client.agent ? ui.composer.tipo : ENTRY_TYPES.MESSAGE;
+  const para = tipo === ENTRY_TYPES.NOTE ? undefined : client.agent ? conv.usuario : SUPPORT_TEAM;
+  const waiting = pending.create(conv.usuario, { para, mensaje: text, tipo });
   conv.draft = "";
   ui.composer.value = "";
   ui.thread.pendingAdded(conv, waiting);
@@ -63,8 +71,11 @@ export function retry(client, conv, waiting) {
 
 function transmit(client, conv, waiting) {
   const { pending, reads, ui } = client;
-  const payload = { para: waiting.para, mensaje: waiting.mensaje, cid: waiting.cid };
-  client.socket.timeout(SEND_TIMEOUT_MS).emit(EVENTS.SEND_MESSAGE, payload, (err, ack) => {
+  const note = waiting.tipo === ENTRY_TYPES.NOTE;
+  const [event, payload] = note
+    ? [EVENTS.SEND_NOTE, { con: conv.usuario, mensaje: waiting.mensaje, cid: waiting.cid }]
+    : [EVENTS.SEND_MESSAGE, { para: waiting.para, mensaje: waiting.mensaje, cid: waiting.cid }];
+  client.socket.timeout(SEND_TIMEOUT_MS).emit(event, payload, (err, ack) => {
     if (err || !ack?.ok) {
       const reason = err ? t("message.timeout") : ack?.error || "?";
       if (pending.failed(waiting, reason)) ui.thread.pendingChanged(conv, waiting);

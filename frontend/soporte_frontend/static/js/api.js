@@ -38,4 +38,13 @@ export const api = {
   },
   conversations: (params = {}) => request("GET", `/api/usuarios-conversaciones?${new URLSearchParams(params)}`),
   markRead: (hasta, con, options) => request("POST", "/api/mensajes/leidos", con ? { hasta, con } : { hasta }, options),
+  // Agents only: the workflow.
+  counts: () => request("GET", "/api/usuarios-conversaciones/recuento"),
+  agents: () => request("GET", "/api/agentes"),
+  cannedReplies: () => request("GET", "/api/respuestas"),
+  createReply: (reply) => request("POST", "/api/respuestas", reply),
+  updateReply: (id, reply) => request("PUT", `/api/respuestas/${encodeURIComponent(id)}`, reply),
+  deleteReply: (id) => request("DELETE", `/api/respuestas/${encodeURIComponent(id)}`),
+  searchMessages: (q, limit) => request("GET", `/api/buscar?${new URLSearchParams({ q, limit })}`),
+  report: (dias) => request("GET", `/api/informes?${new URLSearchParams({ dias })}`),
 };

@@ -3,10 +3,10 @@
 // changed. A new server → client event of the contract gets its handler here.
 
 import { goToLogin } from "./api.js";
-import { EVENTS } from "./contract.js";
+import { ENTRY_TYPES, EVENTS } from "./contract.js";
 import { countsAsUnread } from "./data/reads.js";
 import { t } from "./i18n.js";
-import { applyEntries, refreshListSoon, resync } from "./sync.js";
+import { agentSeen, applyEntries, catchUpSoon, refreshListSoon, resync } from "./sync.js";
 
 const SESSION_END_NOTICE_MS = 1500;
 
@@ -16,6 +16,9 @@ export function eventHandlers(client) {
     [EVENTS.MESSAGE_RECEIVED]: (message) => messageReceived(client, message),
     [EVENTS.RESYNC]: () => resync(client),
     [EVENTS.SESSION_ENDED]: () => sessionEnded(client),
+    [EVENTS.NOTE_RECEIVED]: (note) => noteReceived(client, note),
+    [EVENTS.CONVERSATION_UPDATED]: (update) => conversationUpdated(client, update),
+    [EVENTS.PRESENCE]: (presence) => client.agent && agentSeen(client, presence),
   };
 }
 
@@ -23,6 +26,7 @@ function messageReceived(client, message) {
   const { store, reads, ui } = client;
   const conv = store.ensure(store.keyOf(message));
   if (conv.has(message.id)) return; // already here (caught up, or paged in)
+  if (client.agent && !conv.preview) client.counts.changed(); // a new conversation
   const inView = ui.thread.inView(conv);
   if (!inView && countsAsUnread(message, conv, client)) reads.arrived(conv.usuario);
   const [entry] = applyEntries(client, conv, [message]);
@@ -38,6 +42,33 @@ function messageReceived(client, message) {
   // ...and they are announced by that name, once the list has it.
   if (naming) naming.then(tell);
   else tell();
+}
+
+/** An internal note (agents only): an entry of its conversation, never unread. */
+function noteReceived(client, note) {
+  const { store, reads, ui } = client;
+  if (!client.agent) return;
+  const conv = store.ensure(note.con);
+  if (conv.has(note.id)) return;
+  const [entry] = applyEntries(client, conv, [{ ...note, tipo: ENTRY_TYPES.NOTE }]);
+  if (ui.thread.inView(conv)) reads.markRead(conv.usuario, conv.lastId);
+  if (entry.de !== client.me) {
+    ui.status.announce(t("announce.note", { name: client.nameOf(entry.de), text: entry.mensaje }));
+  }
+}
+
+/** A conversation's status or assignee changed (any agent, or Soporte itself): its row
+ * moves between tabs, the counts follow, and an open thread fetches the entry that says
+ * what happened. */
+function conversationUpdated(client, update) {
+  const { store, ui } = client;
+  const conv = store.applyUpdate(update);
+  if (!conv) return; // seen already, or older than what is shown
+  ui.list.update(conv);
+  ui.workflow.update(conv);
+  client.counts.changed();
+  if (!conv.preview) refreshListSoon(client); // not in the list yet: its name and preview
+  if (conv === store.open && conv.loaded) catchUpSoon(client, conv);
 }
 
 function sessionEnded(client) {

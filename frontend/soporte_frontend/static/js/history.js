@@ -38,8 +38,8 @@ export function createHistory({ agent, status }) {
     after: (conv, id) => page(conv, { after: id, limit: CATCH_UP_PAGE }),
     /** The page just older than `id` (scrolling up). */
     before: (conv, id) => page(conv, { before: id, limit: PAGE }),
-    /** The agent's newest conversations. */
-    list: () => withRetry(() => api.conversations({ limit: LIST_LIMIT })),
+    /** The agent's newest conversations; `filter`: a tab's (`{estado}` or `{asignado}`). */
+    list: (filter = {}) => withRetry(() => api.conversations({ ...filter, limit: LIST_LIMIT })),
     /** Conversations matching the filter box, older ones too; one try (the local filter
      * has already done what it can). */
     search: (query) => api.conversations({ q: query, limit: PAGE }),

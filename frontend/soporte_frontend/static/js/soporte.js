@@ -6,27 +6,47 @@
 // This module builds the page's context, `client`, that every other module receives:
 //   me, agent         who is signed in (username) and whether they answer customers
 //   store, pending, reads   the data (data/*.js: no DOM)
+//   tab, counts, canned, agents   an agent's: the chosen tab, the tabs' counts, the
+//                     saved replies, the other agents (nameOf: an agent's name)
 //   history           the history API reads (history.js)
 //   ui                the views (ui/*.js), told what changed
 //   socket            the live connection (socket.js)
 
 import { api, goToLogin } from "./api.js";
 import { cameBack, open, retry, send } from "./actions.js";
+import {
+  assign,
+  changeStatus,
+  chooseTab,
+  deleteCannedReply,
+  loadCannedReplies,
+  openResult,
+  rememberedTab,
+  saveCannedReply,
+  searchMessages,
+} from "./agent-actions.js";
 import { SUPPORT_TEAM } from "./contract.js";
+import { CannedReplies } from "./data/canned.js";
 import { ConversationStore } from "./data/conversations.js";
 import { PendingSends } from "./data/pending.js";
 import { Reads } from "./data/reads.js";
+import { DEFAULT_TAB, TabCounts, tabOf } from "./data/tabs.js";
 import { eventHandlers } from "./dispatch.js";
 import { createHistory } from "./history.js";
 import { applyTranslations, toggleLanguage } from "./i18n.js";
 import { connect } from "./socket.js";
 import { loadOlder, resync, search } from "./sync.js";
+import { CannedDialog } from "./ui/canned.js";
 import { Composer } from "./ui/composer.js";
 import { Layout } from "./ui/layout.js";
 import { ListView } from "./ui/list.js";
 import { Notifier } from "./ui/notify.js";
+import { SearchView } from "./ui/search.js";
 import { StatusView } from "./ui/status.js";
+import { Suggestions } from "./ui/suggestions.js";
+import { TabsView } from "./ui/tabs.js";
 import { ThreadView } from "./ui/thread.js";
+import { WorkflowBar } from "./ui/workflow.js";
 
 const AGENT_ROLE = "admin";
 
@@ -45,6 +65,9 @@ function createClient(profile) {
     }),
     socket: null,
     listRefresh: null, // the agent's list fetch under way (sync.js)
+    catchingUp: new Map(), // conversation key → its catch-up under way (sync.js)
+    agents: new Map(), // usuario → {usuario, nombre, estado}
+    nameOf: (usuario) => client.agents.get(usuario)?.nombre ?? client.store.get(usuario)?.nombre ?? usuario,
   };
   const status = new StatusView({ banner: $("estado-conexion"), announcer: $("anuncios") });
   client.history = createHistory({ agent, status });
@@ -52,7 +75,6 @@ function createClient(profile) {
     status,
     notify: new Notifier({ button: $("avisos"), status }),
     layout: new Layout({ who: $("quien"), listPanel: $("panel-lista"), back: $("volver"), filter: $("filtro") }),
-    composer: new Composer({ form: $("formulario"), text: $("texto"), onSend: () => send(client) }),
     thread: new ThreadView({
       store: client.store,
       pending: client.pending,
@@ -61,18 +83,115 @@ function createClient(profile) {
       elements: { thread: $("mensajes"), title: $("titulo-chat"), none: $("sin-conversacion"), form: $("formulario") },
       onRetry: (conv, waiting) => retry(client, conv, waiting),
       onNeedOlder: () => loadOlder(client),
+      nameOf: client.nameOf,
     }),
-    list: agent
-      ? new ListView({
-          store: client.store,
-          reads: client.reads,
-          elements: { list: $("lista-usuarios"), empty: $("lista-vacia"), filter: $("filtro") },
-          onOpen: (usuario) => open(client, usuario),
-          onSearch: (query) => search(client, query),
-        })
-      : null,
+    list: null,
   };
+  const composer = { form: $("formulario"), text: $("texto"), label: document.querySelector('label[for="texto"]') };
+  client.ui.composer = new Composer({
+    ...composer,
+    submit: $("formulario").querySelector('button[type="submit"]'),
+    onSend: () => send(client),
+    ...(agent ? agentComposer(client) : {}),
+  });
+  if (agent) addAgentViews(client);
   return client;
+}
+
+/** An agent's message box: replies or notes, and saved replies after "/". */
+function agentComposer(client) {
+  client.canned = new CannedReplies();
+  client.ui.suggestions = new Suggestions({
+    text: $("texto"),
+    list: $("sugerencias"),
+    library: client.canned,
+    onOpen: () => loadCannedReplies(client),
+  });
+  return {
+    mode: { group: $("modo"), reply: $("modo-respuesta"), note: $("modo-nota") },
+    suggestions: client.ui.suggestions,
+  };
+}
+
+/** What only agents have: the tabs and their counts, the list, the conversation's
+ * status and assignee, the saved replies' dialog, search. */
+function addAgentViews(client) {
+  const { store, ui } = client;
+  client.tab = rememberedTab((key) => Boolean(tabOf(key))) ?? DEFAULT_TAB;
+  client.counts = new TabCounts({ fetch: () => api.counts(), onChange: () => ui.tabs.render() });
+  ui.tabs = new TabsView({
+    tablist: $("pestanas"),
+    panel: $("panel-bandeja"),
+    counts: client.counts,
+    selected: client.tab,
+    onChoose: (key) => chooseTab(client, key),
+  });
+  ui.list = new ListView({
+    store,
+    reads: client.reads,
+    me: client.me,
+    tab: client.tab,
+    nameOf: client.nameOf,
+    elements: { list: $("lista-usuarios"), empty: $("lista-vacia"), filter: $("filtro") },
+    onOpen: (usuario) => open(client, usuario),
+    onSearch: (query) => search(client, query),
+  });
+  ui.workflow = new WorkflowBar({
+    store,
+    me: client.me,
+    nameOf: client.nameOf,
+    elements: {
+      box: $("flujo"),
+      state: $("flujo-estado"),
+      notice: $("flujo-aviso"),
+      resolve: $("resolver"),
+      reopen: $("reabrir"),
+      pending: $("marcar-pendiente"),
+      snooze: $("posponer"),
+      snoozeMenu: $("menu-posponer"),
+      snoozeAt: $("posponer-hasta"),
+      snoozeApply: $("posponer-a-medida"),
+      assignMe: $("asignarme"),
+      unassign: $("desasignar"),
+      assignTo: $("asignar-a"),
+    },
+    onStatus: (estado, hasta) => changeStatus(client, estado, hasta),
+    onAssign: (agente) => assign(client, agente),
+  });
+  ui.canned = new CannedDialog({
+    library: client.canned,
+    elements: {
+      opener: $("abrir-respuestas"),
+      dialog: $("dialogo-respuestas"),
+      close: $("cerrar-respuestas"),
+      list: $("lista-respuestas"),
+      empty: $("respuestas-vacia"),
+      form: $("form-respuesta"),
+      heading: $("titulo-form-respuesta"),
+      shortcut: $("respuesta-atajo"),
+      text: $("respuesta-texto"),
+      error: $("respuesta-error"),
+      cancel: $("respuesta-cancelar"),
+    },
+    onOpen: () => loadCannedReplies(client),
+    onSave: (id, reply) => saveCannedReply(client, id, reply),
+    onDelete: (id) => deleteCannedReply(client, id),
+  });
+  ui.search = new SearchView({
+    elements: {
+      form: $("buscador"),
+      input: $("buscar"),
+      box: $("busqueda"),
+      status: $("busqueda-estado"),
+      close: $("cerrar-busqueda"),
+      results: $("resultados"),
+      lists: $("bandejas"),
+    },
+    nameOf: client.nameOf,
+    onSearch: (query) => searchMessages(client, query),
+    onOpen: (result) => openResult(client, result),
+  });
+  $("enlace-informes").hidden = false;
 }
 
 /** The page's own controls: back to the list, language, notifications, sign out, and
@@ -84,6 +203,10 @@ function wirePage(client) {
     toggleLanguage();
     ui.thread.show();
     ui.list?.update();
+    ui.tabs?.render();
+    ui.workflow?.show();
+    ui.canned?.render();
+    ui.composer.render();
     ui.notify.render();
     ui.notify.showUnread(reads.total());
   });
@@ -119,7 +242,9 @@ async function main() {
   }
   ui.thread.show({ fresh: true });
   ui.list?.update();
+  ui.composer.render();
   ui.notify.showUnread(client.reads.total());
+  if (client.agent) loadCannedReplies(client);
   connect(client, { handlers: eventHandlers(client), resync: () => resync(client) });
   ui.composer.focus();
 }

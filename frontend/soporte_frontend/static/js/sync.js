@@ -1,6 +1,11 @@
 // Bringing the data up to date from the history API, then telling the UI what changed:
 // a conversation's newest page, what came after the last id seen (after a reconnection),
-// older pages, the agent's list. `client` is the page's context (see soporte.js).
+// older pages, the page around one entry (a search result), the agent's list and the
+// tab's. `client` is the page's context (see soporte.js).
+
+import { api } from "./api.js";
+import { compareIds, nextId } from "./data/ids.js";
+import { tabOf } from "./data/tabs.js";
 
 const LIST_REFRESH_DELAY_MS = 300;
 const MAX_CATCH_UP_PAGES = 100;
@@ -45,6 +50,45 @@ export async function catchUp(client, conv) {
   }
 }
 
+/** Catches `conv` up soon: now, or once the catch-up under way ends (one at a time; a
+ * burst of live changes makes one or two fetches). */
+export function catchUpSoon(client, conv) {
+  const running = client.catchingUp.get(conv.usuario);
+  if (running) {
+    running.again = true;
+    return;
+  }
+  const run = { again: false };
+  client.catchingUp.set(conv.usuario, run);
+  (async () => {
+    do {
+      run.again = false;
+      await catchUp(client, conv);
+    } while (run.again);
+  })()
+    .catch(() => {}) // the next change or reconnection tries again
+    .finally(() => client.catchingUp.delete(conv.usuario));
+}
+
+/** Loads the entry `id` of `conv` with the page that ends with it, then everything after
+ * it (what is loaded stays one unbroken run of the log, as catching up needs). */
+export async function loadAround(client, conv, id) {
+  if (conv.has(id)) return;
+  if (conv.loaded && conv.lastId && compareIds(id, conv.lastId) > 0) return catchUp(client, conv);
+  const page = await client.history.before(conv, nextId(id));
+  if (!page) return;
+  if (!conv.loaded || !conv.firstId || compareIds(id, conv.firstId) < 0) conv.hasOlder = page.hay_anteriores;
+  conv.loaded = true;
+  applyEntries(client, conv, page.mensajes, { older: true });
+  for (let cursor = id, round = 0; round < MAX_CATCH_UP_PAGES; round++) {
+    const next = await client.history.after(conv, cursor);
+    if (!next) return;
+    applyEntries(client, conv, next.mensajes);
+    if (!next.hay_siguientes || !next.mensajes.length) return;
+    cursor = next.mensajes[next.mensajes.length - 1].id;
+  }
+}
+
 /** The page above the oldest entry of the open conversation (the reader scrolled up). */
 export async function loadOlder(client) {
   const { store, ui } = client;
@@ -64,22 +108,39 @@ export async function loadOlder(client) {
   }
 }
 
-/** Conversations from the agent's list (names, previews, unread counts) into the data,
- * then the rows that changed. */
-export function mergeList(client, items) {
+/** Conversations from the agent's list (names, previews, unread counts, states) into
+ * the data, then the rows that changed. `since`: the store's clock when the list was
+ * asked for (a state that changed live after it is newer than the list's). */
+export function mergeList(client, items, since = client.store.tick) {
   const { store, reads, ui } = client;
-  const { touched, renamed } = store.mergeList(items);
+  const { touched, renamed, restated } = store.mergeList(items, since);
   reads.mergeList(items, ui.thread.inView(store.open) ? store.openKey : null);
   ui.list.update(...touched);
   for (const conv of renamed) ui.thread.renamed(conv);
+  for (const conv of restated) ui.workflow.update(conv);
   ui.notify.showUnread(reads.total());
 }
 
+/** The newest conversations, and the chosen tab's (the newest ones may not fill it). */
 export async function refreshList(client) {
-  const data = await client.history.list();
-  if (!data) return;
+  const since = client.store.tick;
+  const [all, inTab] = await Promise.all([client.history.list(), tabList(client)]);
+  if (!all) return;
   client.store.listLoaded = true;
-  mergeList(client, data.conversaciones);
+  mergeList(client, all.conversaciones, since);
+  if (inTab) mergeList(client, inTab.conversaciones, since);
+}
+
+const tabList = (client) => client.history.list(tabOf(client.tab).query);
+
+/** Another tab was chosen: its rows at once from what is known, then the server's. */
+export async function showTab(client, key) {
+  client.tab = key;
+  client.ui.list.tab = key;
+  client.ui.list.update();
+  const since = client.store.tick;
+  const data = await tabList(client);
+  if (data && client.tab === key) mergeList(client, data.conversaciones, since);
 }
 
 /** Fetch the list again shortly (several new conversations at once: one fetch); resolves
@@ -104,10 +165,40 @@ export async function search(client, query) {
   }
 }
 
+/** The agents (`GET /api/agentes`): names for assignees, authors and status lines, and
+ * the assignment picker. */
+export async function loadAgents(client) {
+  let agents;
+  try {
+    agents = await api.agents();
+  } catch {
+    return; // names stay usernames until the next try
+  }
+  client.agents = new Map(agents.map((agent) => [agent.usuario, agent]));
+  agentsChanged(client);
+}
+
+/** An agent's presence changed (`presencia {usuario, nombre, estado}`): its name and state. */
+export function agentSeen(client, { usuario, nombre, estado }) {
+  client.agents.set(usuario, { usuario, nombre, estado });
+  agentsChanged(client);
+}
+
+function agentsChanged(client) {
+  const { ui } = client;
+  ui.workflow.setAgents([...client.agents.values()]);
+  ui.list.update();
+  ui.thread.relabel();
+}
+
 /** After (re)connecting, or when told that live events may have been missed: what came
  * meanwhile. Rooms are joined before this runs, so nothing falls between the two. */
 export async function resync(client) {
-  if (client.agent) await refreshList(client);
+  if (client.agent) {
+    client.counts.refresh();
+    loadAgents(client); // this agent too: it is one once connected
+    await refreshList(client);
+  }
   const conv = client.store.open;
   if (conv) await catchUp(client, conv);
 }

@@ -15,6 +15,10 @@ export function asEntry(raw) {
   return raw.tipo ? raw : { ...raw, tipo: MESSAGE };
 }
 
+/** A conversation's `estado` (the contract's CONVERSATION_STATES, checked against it by
+ * frontend/tests/test_pages.py like MESSAGE). */
+export const STATUS = Object.freeze({ OPEN: "abierta", PENDING: "pendiente", RESOLVED: "resuelta", SNOOZED: "pospuesta" });
+
 export class Conversation {
   #ids = new Set();
 
@@ -28,6 +32,43 @@ export class Conversation {
     this.loadingOlder = false;
     this.draft = "";
     this.preview = null; // the newest message: {id, mensaje, fecha}
+    // The workflow (agents): who holds it and what it waits for. Unknown until the list
+    // or a live update says; a conversation nobody changed yet is open and unassigned.
+    this.estado = null;
+    this.asignado = null; // an agent's username, or null: nobody
+    this.pospuestaHasta = null; // ISO time, while snoozed
+    this.stateId = null; // the log entry the state comes from (live updates)
+    this.stateTick = 0; // when a live update last set it (the store's clock)
+  }
+
+  /** The status, an unknown one being a new conversation's. */
+  get status() {
+    return this.estado ?? STATUS.OPEN;
+  }
+
+  /** A live `conversacion_actualizada`: taken unless the state already comes from that
+   * entry or a later one (updates may be seen twice, or late). Returns whether it did. */
+  applyUpdate({ id, estado, asignado, pospuesta_hasta }, tick) {
+    if (this.stateId && compareIds(id, this.stateId) <= 0) return false;
+    this.stateId = id;
+    this.stateTick = tick;
+    this.#setState(estado, asignado, pospuesta_hasta);
+    return true;
+  }
+
+  /** The state as a list answer has it (no entry id): taken unless a live update arrived
+   * after that answer was asked for (`since`, the store's clock then). Returns whether
+   * anything changed. */
+  applySnapshot({ estado, asignado, pospuesta_hasta }, since) {
+    if (estado === undefined || this.stateTick > since) return false;
+    return this.#setState(estado, asignado, pospuesta_hasta);
+  }
+
+  #setState(estado, asignado, hasta) {
+    const next = { estado, asignado: asignado || null, pospuestaHasta: hasta || null };
+    const changed = Object.entries(next).some(([field, value]) => this[field] !== value);
+    Object.assign(this, next);
+    return changed;
   }
 
   get firstId() {
@@ -99,6 +140,7 @@ export class ConversationStore {
     this.supportTeam = supportTeam;
     this.openKey = null; // the conversation on screen
     this.listLoaded = false; // the agent's list has been fetched once
+    this.tick = 0; // counts live state updates: orders them against list answers
   }
 
   get open() {
@@ -121,10 +163,19 @@ export class ConversationStore {
     return conv;
   }
 
-  /** Which conversation an entry belongs to: for an agent, the customer's. */
+  /** Which conversation an entry belongs to: for an agent, the customer's (a note names
+   * it in `con`). */
   keyOf(entry) {
     if (!this.agent) return this.me;
+    if (entry.con) return entry.con;
     return entry.para === this.supportTeam ? entry.de : entry.para;
+  }
+
+  /** A live `conversacion_actualizada {usuario, …}`: the conversation whose state it
+   * changed, or null when it was not news. */
+  applyUpdate(update) {
+    const conv = this.ensure(update.usuario);
+    return conv.applyUpdate(update, ++this.tick) ? conv : null;
   }
 
   all() {
@@ -138,18 +189,22 @@ export class ConversationStore {
       .sort((a, b) => compareIds(b.preview.id, a.preview.id));
   }
 
-  /** Merges a page of the agent's list (`/api/usuarios-conversaciones`): names and
-   * previews. Returns the conversations it touched, and those whose name changed. */
-  mergeList(items) {
+  /** Merges a page of the agent's list (`/api/usuarios-conversaciones`): names,
+   * previews, states. `since`: the clock (`tick`) when the page was asked for; a state
+   * updated live after that is newer than the page's. Returns the conversations it
+   * touched, those whose name changed and those whose state changed. */
+  mergeList(items, since = this.tick) {
     const touched = [];
     const renamed = [];
+    const restated = [];
     for (const item of items) {
       const before = this.get(item.usuario)?.nombre;
       const conv = this.ensure(item.usuario, item.nombre);
       if (before !== undefined && before !== conv.nombre) renamed.push(conv);
+      if (conv.applySnapshot(item, since)) restated.push(conv);
       conv.offerPreview({ id: item.ultimo_id, mensaje: item.ultimo_mensaje, fecha: item.fecha });
       touched.push(conv);
     }
-    return { touched, renamed };
+    return { touched, renamed, restated };
   }
 }

@@ -17,3 +17,10 @@ export function newClientId() {
   const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+/** The smallest id after `id` ("5-0" → "5-1"): asking for the page `before` it gives the
+ * page that ends with `id` itself. */
+export function nextId(id) {
+  const [ms, seq] = id.split("-").map(Number);
+  return `${ms}-${seq + 1}`;
+}

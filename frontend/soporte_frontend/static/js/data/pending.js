@@ -65,12 +65,14 @@ export class PendingSends {
   }
 
   /** An own entry arrived before its acknowledgement (the echo, or a catch-up after the
-   * acknowledgement was lost): it settles the oldest waiting send with the same text.
-   * Returns that send, or null. */
+   * acknowledgement was lost): it settles the oldest waiting send of the same kind with the
+   * same text (and, for a message, the same recipient; a note has none). Returns that
+   * send, or null. */
   settleByEcho(key, entry) {
     if (entry.de !== this.me) return null;
     const same = this.of(key).find(
-      (p) => p.mensaje === entry.mensaje && p.para === entry.para && p.tipo === entry.tipo,
+      (p) =>
+        p.mensaje === entry.mensaje && p.tipo === entry.tipo && (p.tipo !== MESSAGE || p.para === entry.para),
     );
     if (!same) return null;
     this.#remove(same);

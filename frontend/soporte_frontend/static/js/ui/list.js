@@ -1,7 +1,9 @@
-// The agent's list of conversations, newest activity first: name, time, preview, unread
-// count; unread rows red, the open one green. A change updates its row in place and moves
-// only that row; the filter box hides what does not match and asks the server for more.
+// The agent's list of conversations in the chosen tab, newest activity first: name, time,
+// preview, unread count, assignee; unread rows red, the open one green. A change updates
+// its row in place and moves only that row (or takes it out of a tab it left); the filter
+// box hides what does not match and asks the server for more.
 
+import { tabOf } from "../data/tabs.js";
 import { formatTime, t } from "../i18n.js";
 
 const SEARCH_DELAY_MS = 250;
@@ -11,10 +13,15 @@ export class ListView {
   #searchTimer = null;
 
   /** `onOpen(usuario)`: a row was chosen; `onSearch(query)`: the filter box settled on a
-   * query (the list holds only the newest conversations: older ones are found there). */
-  constructor({ store, reads, elements, onOpen, onSearch }) {
+   * query (the list holds only the newest conversations: older ones are found there);
+   * `tab`: the chosen tab's key (`tab` is set again when another is chosen);
+   * `nameOf(usuario)`: an agent's display name. */
+  constructor({ store, reads, me, tab, nameOf, elements, onOpen, onSearch }) {
     this.store = store;
     this.reads = reads;
+    this.me = me;
+    this.tab = tab;
+    this.nameOf = nameOf;
     this.el = elements; // {list, empty, filter}
     this.onOpen = onOpen;
     this.el.filter.addEventListener("input", () => {
@@ -43,10 +50,12 @@ export class ListView {
   #arrange() {
     const query = this.query;
     const withPreview = this.store.byRecency();
+    const tab = tabOf(this.tab);
+    const inTab = withPreview.filter((conv) => tab.has(conv, this.me));
     const list = this.el.list;
     const focused = list.contains(document.activeElement) ? document.activeElement : null;
     let cursor = list.firstElementChild;
-    for (const conv of withPreview) {
+    for (const conv of inTab) {
       if (!conv.matches(query)) continue;
       const { li } = this.#rows.get(conv.usuario) ?? this.#fill(conv);
       if (li === cursor) cursor = cursor.nextElementSibling;
@@ -60,7 +69,7 @@ export class ListView {
     // Moving a node drops its focus: a keyboard user's row keeps it wherever it moves.
     if (focused?.isConnected && document.activeElement !== focused) focused.focus({ preventScroll: true });
     this.el.empty.hidden = list.childElementCount > 0 || !this.store.listLoaded;
-    this.el.empty.textContent = t(withPreview.length ? "list.nomatch" : "list.empty");
+    this.el.empty.textContent = t(!withPreview.length ? "list.empty" : inTab.length ? "list.nomatch" : "list.tabempty");
   }
 
   #fill(conv) {
@@ -74,6 +83,12 @@ export class ListView {
     row.time.dateTime = conv.preview.fecha;
     row.time.textContent = formatTime(conv.preview.fecha);
     row.preview.textContent = conv.preview.mensaje; // always text, never HTML
+    const holder = conv.asignado;
+    row.assignee.textContent = !holder
+      ? ""
+      : holder === this.me
+        ? t("list.assigned.you")
+        : t("list.assigned", { name: this.nameOf(holder) });
     if (unread) {
       row.badge.textContent = String(unread);
       row.badge.setAttribute("aria-label", t("list.unread", { n: unread }));
@@ -99,9 +114,11 @@ export class ListView {
     preview.dir = "auto";
     const badge = document.createElement("span");
     badge.className = "contador";
-    button.append(name, time, preview);
+    const assignee = document.createElement("span");
+    assignee.className = "asignado";
+    button.append(name, time, preview, assignee);
     li.append(button);
-    const row = { li, button, name, time, preview, badge };
+    const row = { li, button, name, time, preview, badge, assignee };
     this.#rows.set(usuario, row);
     return row;
   }

@@ -8,9 +8,11 @@ import { ENTRY_TYPES } from "../contract.js";
 import { compareIds } from "../data/ids.js";
 import { FAILED } from "../data/pending.js";
 import { formatTime, t } from "../i18n.js";
+import { describeChange } from "./changes.js";
 
 const PINNED_WITHIN_PX = 60; // this close to the bottom counts as reading the newest
 const LOAD_OLDER_WITHIN_PX = 80; // this close to the top asks for the older page
+const FLASH_MS = 2500; // how long an entry opened from a search result stays marked
 
 export class ThreadView {
   #nodes = new Map(); // entry id → its <li>
@@ -18,8 +20,9 @@ export class ThreadView {
   #hints = { older: null, empty: null };
 
   /** `onRetry(conv, pending)`: the person asks to send a failed entry again;
-   * `onNeedOlder()`: the reader reached the top, or the thread does not fill the screen. */
-  constructor({ store, pending, me, agent, elements, onRetry, onNeedOlder }) {
+   * `onNeedOlder()`: the reader reached the top, or the thread does not fill the screen;
+   * `nameOf(usuario)`: an agent's display name. */
+  constructor({ store, pending, me, agent, elements, onRetry, onNeedOlder, nameOf = (usuario) => usuario }) {
     this.store = store;
     this.pending = pending;
     this.me = me;
@@ -27,8 +30,15 @@ export class ThreadView {
     this.el = elements; // {thread, title, none, form}
     this.onRetry = onRetry;
     this.onNeedOlder = onNeedOlder;
-    // One renderer per entry type: internal notes and other kinds add theirs here.
+    this.nameOf = nameOf;
+    // One renderer per entry type. Notes, status changes and assignments are the team's:
+    // a customer's page has no way to show them.
     this.renderers = { [ENTRY_TYPES.MESSAGE]: (conv, entry) => this.#messageNode(conv, entry) };
+    if (agent) {
+      this.renderers[ENTRY_TYPES.NOTE] = (conv, entry) => this.#noteNode(conv, entry);
+      this.renderers[ENTRY_TYPES.STATUS] = (conv, entry) => this.#changeNode(entry);
+      this.renderers[ENTRY_TYPES.ASSIGNMENT] = (conv, entry) => this.#changeNode(entry);
+    }
     this.el.thread.addEventListener("scroll", () => {
       if (this.el.thread.scrollTop < LOAD_OLDER_WITHIN_PX) this.onNeedOlder();
     });
@@ -126,11 +136,37 @@ export class ThreadView {
     for (const author of this.el.thread.querySelectorAll("li.cliente .autor")) author.textContent = conv.nombre;
   }
 
+  /** Agents' names arrived: the authors and status lines that showed a username. */
+  relabel() {
+    const conv = this.store.open;
+    if (!conv) return;
+    for (const entry of conv.entries) {
+      const node = this.#nodes.get(entry.id);
+      if (!node) continue;
+      if (node.classList.contains("sistema")) node.firstChild.textContent = describeChange(entry, this.nameOf);
+      else node.querySelector(".autor").textContent = this.authorOf(entry, conv);
+    }
+  }
+
   /** Who wrote an entry, as the reader knows them. */
   authorOf(entry, conv) {
     if (entry.de === this.me) return t("message.you");
     if (!this.agent) return t("thread.support");
-    return entry.de === conv.usuario ? conv.nombre : entry.de;
+    return entry.de === conv.usuario ? conv.nombre : this.nameOf(entry.de);
+  }
+
+  /** Brings the entry `id` of the open conversation into the middle of the view and marks
+   * it for a moment (a search result was opened); it takes the focus, so that a screen
+   * reader reads it. Returns whether it is shown. */
+  reveal(conv, id) {
+    const node = this.#nodes.get(id);
+    if (conv !== this.store.open || !node) return false;
+    node.tabIndex = -1;
+    node.scrollIntoView({ block: "center" });
+    node.focus({ preventScroll: true });
+    node.classList.add("destacado");
+    setTimeout(() => node.classList.remove("destacado"), FLASH_MS);
+    return true;
   }
 
   /** Runs `mutate`, then puts the scroll where the reader expects it. */
@@ -188,7 +224,7 @@ export class ThreadView {
   }
 
   #pendingNode(conv, pending) {
-    const li = this.#messageNode(conv, pending);
+    const li = pending.tipo === ENTRY_TYPES.NOTE ? this.#noteNode(conv, pending) : this.#messageNode(conv, pending);
     li.dataset.cid = pending.cid;
     const failed = pending.estado === FAILED;
     li.classList.add(failed ? "fallido" : "pendiente");
@@ -231,6 +267,31 @@ export class ThreadView {
     text.dir = "auto";
     text.textContent = message.mensaje; // always text, never HTML
     li.append(meta, text);
+    return li;
+  }
+
+  /** An internal note: a bubble of its own colour, marked as a note. */
+  #noteNode(conv, note) {
+    const li = this.#messageNode(conv, note);
+    li.classList.add("nota");
+    const label = document.createElement("span");
+    label.className = "etiqueta-nota";
+    label.textContent = t("note.label");
+    li.querySelector(".meta").prepend(label, " · ");
+    return li;
+  }
+
+  /** A status change or an assignment: a small line across the thread. */
+  #changeNode(entry) {
+    const li = document.createElement("li");
+    li.className = "sistema";
+    li.dataset.id = entry.id;
+    const text = document.createElement("span");
+    text.textContent = describeChange(entry, this.nameOf);
+    const time = document.createElement("time");
+    time.dateTime = entry.fecha;
+    time.textContent = formatTime(entry.fecha);
+    li.append(text, " · ", time);
     return li;
   }
 }
