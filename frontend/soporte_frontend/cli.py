@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 
 from soporte_common.logging import configure_logging
 from soporte_common.serving import serve
-from soporte_common.settings import SoporteSettings
+from soporte_common.settings import HttpSettings
 from soporte_frontend.app import create_app
 
 
@@ -17,9 +18,14 @@ def main(argv: list[str] | None = None) -> int:
     serve_cmd = sub.add_parser("serve", help="serve the pages")
     serve_cmd.add_argument("--port", type=int, default=8084)
     args = parser.parse_args(argv)
-    settings = SoporteSettings()
+    settings = HttpSettings()
     configure_logging("frontend", level=settings.log_level, fmt=settings.log_format)
-    serve(create_app, host=settings.bind_host, port=args.port)
+    serve(
+        functools.partial(create_app, settings),
+        host=settings.bind_host,
+        port=args.port,
+        trusted_proxies=settings.trusted_proxies,
+    )
     return 0
 
 

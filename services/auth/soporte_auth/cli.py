@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import getpass
 import os
 import sys
@@ -53,7 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     settings = AuthSettings()
     configure_logging("auth", level=settings.log_level, fmt=settings.log_format)
     if args.command == "serve":
-        serve(create_app, host=settings.bind_host, port=args.port)
+        serve(
+            functools.partial(create_app, settings),
+            host=settings.bind_host,
+            port=args.port,
+            trusted_proxies=settings.trusted_proxies,
+        )
         return 0
     if args.command == "migrate":
         database.upgrade(MIGRATIONS, settings.database_url.get_secret_value(), VERSION_TABLE)

@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
             functools.partial(create_app, settings, port=args.port),
             host=settings.bind_host,
             port=args.port,
+            trusted_proxies=settings.trusted_proxies,
         )
     else:
         database.upgrade(MIGRATIONS, settings.database_url.get_secret_value(), VERSION_TABLE)

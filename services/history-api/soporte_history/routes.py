@@ -28,6 +28,8 @@ router = APIRouter(prefix="/api")
 # Not routed by the gateway: the service's own port only.
 internal = APIRouter(include_in_schema=False)
 
+# No control characters (NUL cannot even reach Postgres): a search is text a person typed.
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 PAGE_DEFAULT = 50
 PAGE_MAX = 200
 MessageIdParam = Query(
@@ -93,7 +95,7 @@ async def conversation_list(
     db: SettledDbDep,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
     before: Annotated[str | None, MessageIdParam] = None,
-    q: Annotated[str | None, Query(max_length=64)] = None,
+    q: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
 ) -> ConversationList:
     """Agents only: customers with messages, newest activity first, with unread counts."""
     return await queries.conversation_list(

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from soporte_common import web
 from soporte_common.messages import Message
+from soporte_common.text import USERNAME_PATTERN
 
 
 class MessagePage(BaseModel):
@@ -40,7 +41,11 @@ class ConversationList(BaseModel):
 
 class ReadMark(BaseModel):
     hasta: str = Field(description="the id of the last message read")
-    con: str | None = Field(None, description="the customer's conversation (agents only)")
+    con: str | None = Field(
+        None,
+        pattern=USERNAME_PATTERN,
+        description="the customer's conversation (agents only)",
+    )
 
 
 class StreamBacklog(BaseModel):
