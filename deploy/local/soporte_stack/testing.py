@@ -49,6 +49,10 @@ def stack() -> Iterator[RunningStack]:
             # Short Engine.IO pings: a vanished test client is noticed in seconds, not 45 s.
             "SOPORTE_PING_INTERVAL_SECONDS": "5",
             "SOPORTE_PING_TIMEOUT_SECONDS": "5",
+            # Every test client comes from 127.0.0.1 and the suite registers hundreds of
+            # accounts: one address's auth budget would not last it (tests/e2e/test_edge.py
+            # runs the limits at their defaults on a stack of its own).
+            "SOPORTE_AUTH_RATE_PER_MINUTE": "100000",
         },
     )
     yield running
