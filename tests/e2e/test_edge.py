@@ -34,6 +34,12 @@ ATTACKER = "127.0.0.2"
 CAP = 1000  # SOPORTE_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS, default
 
 
+async def sockets_open(replicas: list[str], *, equal: float | None = None) -> float | bool:
+    """The sockets open on the replicas (or whether there are exactly `equal` of them)."""
+    count = sum([await metric(url, "soporte_realtime_connections") for url in replicas])
+    return count if equal is None else count == equal
+
+
 @dataclass
 class Flood:
     """Engine.IO WebSockets from the attacker that never join: the open ones, the statuses
@@ -172,6 +178,7 @@ async def test_a_client_that_does_not_read_is_closed_and_others_get_everything(
         )
 
     before = await cut_off()
+    open_before = await sockets_open(metrics)
     async with session_from(ATTACKER) as session:
         deaf = []
         for _ in range(10):
@@ -188,7 +195,8 @@ async def test_a_client_that_does_not_read_is_closed_and_others_get_everything(
                 assert all(a["ok"] for a in acks)
                 acked += [a["id"] for a in acks]
             assert await cut_off() == before + len(deaf)
+            # Gone from the replicas (their queues and buffers with them): only the two
+            # reading clients are left.
+            await eventually(lambda: sockets_open(metrics, equal=open_before + 2), timeout=30)
             await eventually(lambda: len(desk.received) == len(acked), timeout=60)
-        for ws in deaf:
-            await ws.close()
     await eventually(lambda: stored_once(edge_stack, acked), timeout=60)
