@@ -90,6 +90,7 @@ class Live:
     who: Someone
     transport: str = "websocket"
     received: list[dict[str, Any]] = field(default_factory=list)
+    refused: list[dict[str, str]] = field(default_factory=list)
     sio: socketio.AsyncClient | None = None
 
     async def __aenter__(self) -> Live:
@@ -97,6 +98,7 @@ class Live:
             reconnection=False, http_session=session_from(self.who.address)
         )
         self.sio.on("mensaje_recibido", self.received.append)
+        self.sio.on("connect_error", self.refused.append)
         await self.sio.connect(
             self.who.stack.url,
             auth={"token": self.who.token},

@@ -6,17 +6,20 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from soporte_auth.deps import State
 from soporte_auth.limits import AddressRate
 from soporte_auth.names import TeamNames
-from soporte_auth.passwords import Hashing
+from soporte_auth.passwords import AddressBusyError, Hashing
 from soporte_auth.routes import router
 from soporte_auth.settings import AuthSettings
 from soporte_auth.throttle import LoginThrottle
 from soporte_auth.users import UserStore
 from soporte_common import database
+from soporte_common.contract import ErrorCode
+from soporte_common.errors import error_body
 from soporte_common.redis_client import connect_redis
 from soporte_common.tokens import SessionGuard
 from soporte_common.web import install_common, postgres_ready, redis_ready
@@ -93,6 +96,13 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         openapi_url="/api/auth/openapi.json",
         redoc_url=None,
     )
+
+    @app.exception_handler(AddressBusyError)
+    async def _address_busy(_: Request, __: AddressBusyError) -> JSONResponse:
+        """This address's password checks fill its share: it slows down, others do not."""
+        body = error_body(429, None, ErrorCode.TOO_MANY_REQUESTS)
+        return JSONResponse(body, status_code=429, headers={"Retry-After": "1"})
+
     install_common(
         app,
         readiness={"redis": redis_ready, "postgres": postgres_ready},

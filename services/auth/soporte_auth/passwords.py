@@ -3,7 +3,9 @@
 Hashing is deliberately expensive, so it runs on a small pool of threads of its own, and
 each client address gets at most `hashes_per_address` of them at a time: a flood of logins
 from one address queues behind itself, while other addresses' logins wait for at most one
-hash per busy address (docs/operations.md, "Edge limits").
+hash per busy address (docs/operations.md, "Edge limits"). An address with
+`WAITING_PER_SLOT` times that many already waiting is told to slow down at once
+(AddressBusyError) rather than kept waiting past the request deadline.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ _hasher = PasswordHash((Argon2Hasher(),))
 _DUMMY_HASH = _hasher.hash("soporte-timing-equaliser")
 
 T = TypeVar("T")
+WAITING_PER_SLOT = 4
+
+
+class AddressBusyError(Exception):
+    """This address already has as many password checks under way as it may."""
 
 
 def hash_password(password: str) -> str:
@@ -54,6 +61,8 @@ class Hashing:
         return await self._run(address, verify_password, password, stored_hash)
 
     async def _run(self, address: str, work: Callable[..., T], *args: object) -> T:
+        if self._waiting.get(address, 0) >= self.per_address * (1 + WAITING_PER_SLOT):
+            raise AddressBusyError(address)
         with self._gate(address) as gate:
             async with gate:
                 return await asyncio.get_running_loop().run_in_executor(self._pool, work, *args)

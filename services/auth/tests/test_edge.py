@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from soporte_auth.app import create_app
 from soporte_auth.names import TeamNames
-from soporte_auth.passwords import Hashing
+from soporte_auth.passwords import AddressBusyError, Hashing
 from soporte_auth.settings import AuthSettings
 from soporte_stack.stall import stallable
 from soporte_stack.testing import RunningStack
@@ -164,6 +164,18 @@ async def test_one_address_hashing_waits_behind_itself_not_others() -> None:
     finally:
         hashing.close()
     assert finished.index("other") <= 1
+
+
+async def test_an_address_with_its_share_of_checks_waiting_is_told_to_slow_down() -> None:
+    hashing = Hashing(threads=1, per_address=1)
+    try:
+        answers = await asyncio.gather(
+            *(hashing.verify("flood", "clave", None) for _ in range(10)), return_exceptions=True
+        )
+    finally:
+        hashing.close()
+    busy = [a for a in answers if isinstance(a, AddressBusyError)]
+    assert 0 < len(busy) < 10
 
 
 # ---------------------------------------------------------------- names and input
