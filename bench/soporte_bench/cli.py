@@ -2,7 +2,7 @@
 
     soporte-bench                  every scenario against Soporte, then the peer if found
     soporte-bench --smoke          a few seconds of tiny load (CI: proves the tooling works)
-    soporte-bench --only a,d       a subset: a (find-max, b, c), d (ramp), e, f
+    soporte-bench --only a,d       a subset: a (find-max, b, c), d (ramp), e, f, g
     soporte-bench --no-peer        Soporte only
 
 Each measurement starts a fresh stack exactly as `make run` does (two realtime replicas
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from soporte_bench import harness, report, scenarios
+from soporte_bench import edge, harness, report, scenarios
 from soporte_bench.scenarios import SMOKE, Scale, step
 from soporte_bench.targets import Peer, Soporte, Target
 
@@ -83,6 +83,13 @@ def run_target(target: Target, scale: Scale, only: set[str], out: Path) -> dict[
             f"(f) history API with {scale.history_messages:,} messages",
             lambda: scenarios.history(target, scale),
         )
+    if isinstance(target, Soporte) and "g" in only:
+        results["auth_flood"] = measured(
+            target,
+            scale,
+            "(g) logins from other addresses, calm and during a login flood from one",
+            lambda: edge.auth_flood(target, logins=scale.auth_logins, workers=scale.flood_workers),
+        )
     return results
 
 
@@ -93,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--smoke", action="store_true", help="a few seconds of tiny load")
-    parser.add_argument("--only", default="a,d,e,f", help="scenarios: a (with b, c), d, e, f")
+    parser.add_argument("--only", default="a,d,e,f,g", help="scenarios: a (with b, c), d, e, f, g")
     parser.add_argument("--no-peer", action="store_true", help="measure Soporte only")
     parser.add_argument(
         "--peer-only",

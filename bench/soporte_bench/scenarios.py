@@ -36,6 +36,8 @@ class Scale:
     history_messages: int = 1_000_000
     history_conversations: int = 10_000
     history_requests: int = 2000
+    auth_logins: int = 40  # (g) per phase, each from its own address
+    flood_workers: int = 100
     smoke: bool = False
 
 
@@ -52,6 +54,8 @@ SMOKE = Scale(
     history_messages=20_000,
     history_conversations=200,
     history_requests=100,
+    auth_logins=4,
+    flood_workers=10,
     smoke=True,
 )
 
