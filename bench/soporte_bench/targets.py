@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from soporte_common import keys
 from soporte_common.settings import LOCAL_JWT_SECRET
+from soporte_stack.config import valkey_server_bin
 from soporte_stack.running import RunningStack, start_stack
 
 PEER_SECRET = "peer-dev-secret"
@@ -103,7 +104,7 @@ class Peer:
     secret: str = PEER_SECRET
     dup_model: str = "seed"  # two emits: an admin who is also the addressee gets two copies
     sender_echo: bool = False
-    comm: tuple[str, ...] = ("postgres", "redis-server")
+    comm: tuple[str, ...] = ("postgres", "valkey-server")
     work: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "soporte-bench-peer")
 
     @property
@@ -119,6 +120,9 @@ class Peer:
             "PEER_RUN": str(self.work / "run"),
             "PEER_TOOLS_VENV": str(self.work / "tools"),
             "JWT_SECRET": PEER_SECRET,
+            # The same engine and version as Soporte's (run-peer.sh would otherwise look for
+            # a redis-server of its own).
+            "REDIS_SERVER": str(valkey_server_bin()),
         }
 
     def prepare(self) -> None:

@@ -13,6 +13,7 @@ import json
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import ClassVar
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -21,10 +22,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import PathLike, StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from soporte_common.asgi import (
     BodyLimitMiddleware,
+    HttpMiddleware,
     LatencyMiddleware,
     RequestIdMiddleware,
     metrics_response,
@@ -112,20 +114,18 @@ class RevalidatedStaticFiles(StaticFiles):
         return response
 
 
-class SecurityHeaders:
-    """Adds SECURITY_HEADERS to every response (plain ASGI)."""
+class SecurityHeaders(HttpMiddleware):
+    """Adds SECURITY_HEADERS to every response."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+    headers: ClassVar = tuple((k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items())
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", []), *self.headers]
             await send(message)
 
-        await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
+        await self.app(scope, receive, send_with_headers)
 
 
 # The gateway's own refusals: past the per-address connection cap, no healthy replica.

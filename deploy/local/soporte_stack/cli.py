@@ -1,7 +1,7 @@
 """`soporte-stack`: run the whole stack locally (what `make run` calls).
 
-soporte-stack run                 Redis, Postgres, every service, Traefik; Ctrl-C stops all
-soporte-stack run --infra-only    just Redis and a migrated Postgres (integration tests)
+soporte-stack run                 Valkey, Postgres, every service, Traefik; Ctrl-C stops all
+soporte-stack run --infra-only    just Valkey and a migrated Postgres (integration tests)
 soporte-stack ctl status          supervisorctl for the running stack (stop/start/restart X)
 """
 
@@ -92,9 +92,9 @@ def migrate(config: StackConfig, env: dict[str, str]) -> None:
 
 
 def start(config: StackConfig, env: dict[str, str], *, infra_only: bool) -> None:
-    done = step("starting Redis and Postgres")
+    done = step("starting Valkey and Postgres")
     ctl(config, "start", f"{INFRA}:*")
-    wait_until(lambda: port_open(config.redis_port), "Redis", 30, log_path(config, "redis"))
+    wait_until(lambda: port_open(config.redis_port), "Valkey", 30, log_path(config, "redis"))
     wait_until(
         lambda: port_open(config.postgres_port), "Postgres", 60, log_path(config, "postgres")
     )
@@ -202,7 +202,7 @@ def run(config: StackConfig, *, infra_only: bool) -> int:
         supervisord.wait(timeout=60)
         return 1
     StackInfo.of(config).write(config.data)
-    print(banner(config) if not infra_only else "▸ Redis and Postgres are ready", flush=True)
+    print(banner(config) if not infra_only else "▸ Valkey and Postgres are ready", flush=True)
     code = supervisord.wait()
     ready.unlink(missing_ok=True)
     print("▸ stopped", flush=True)
@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run_cmd = sub.add_parser("run", help="run the stack in the foreground")
     run_cmd.add_argument(
-        "--infra-only", action="store_true", help="only Redis and a migrated Postgres"
+        "--infra-only", action="store_true", help="only Valkey and a migrated Postgres"
     )
     ctl_cmd = sub.add_parser("ctl", help="supervisorctl for the running stack")
     ctl_cmd.add_argument("args", nargs=argparse.REMAINDER)

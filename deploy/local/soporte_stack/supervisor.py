@@ -9,7 +9,13 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from soporte_stack.config import REPO_ROOT, StackConfig, postgres_bin_dir, venv_bin
+from soporte_stack.config import (
+    REPO_ROOT,
+    StackConfig,
+    postgres_bin_dir,
+    valkey_server_bin,
+    venv_bin,
+)
 
 INFRA = "infra"
 SERVICES = "services"
@@ -57,10 +63,12 @@ class Program:
 def programs(config: StackConfig, *, postgres_user: str | None) -> dict[str, list[Program]]:
     pg_bin = postgres_bin_dir()
     infra = [
+        # Valkey, the Redis-protocol store; the program keeps the role's name (the services
+        # know it as SOPORTE_REDIS_URL), so its log is var/log/redis.log and its data var/redis.
         Program(
             "redis",
             [
-                str(venv_bin("redis-server")),
+                str(valkey_server_bin()),
                 "--port",
                 str(config.redis_port),
                 "--bind",

@@ -1,6 +1,6 @@
 """pytest fixtures that start real parts the way `make run` does (a pytest plugin).
 
-- `infra`: real Redis and a migrated real Postgres (`soporte-stack run --infra-only`).
+- `infra`: real Valkey and a migrated real Postgres (`soporte-stack run --infra-only`).
 - `stack`: the whole stack, gateway included (`soporte-stack run`), two realtime replicas.
 
 Each starts on its own free port block and a temporary data directory, so tests never touch
@@ -30,7 +30,7 @@ def _scratch_dir(name: str) -> Path:
 
 @pytest.fixture(scope="session")
 def infra() -> Iterator[RunningStack]:
-    """Real Redis and a migrated real Postgres."""
+    """Real Valkey and a migrated real Postgres."""
     scratch = _scratch_dir("infra")
     running = start_stack(scratch, infra_only=True)
     yield running

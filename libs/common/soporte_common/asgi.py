@@ -35,10 +35,9 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 
 
-class RequestIdMiddleware:
-    """Takes the caller's X-Request-ID (a proxy's, a client's) or makes one, binds it to the
-    structlog context as `request_id` for every log line of the request, and returns it in
-    the response's X-Request-ID header. Plain ASGI: no per-request task or body copy."""
+class HttpMiddleware:
+    """Base of the plain-ASGI middlewares (no per-request task or body copy, unlike the
+    decorator style): HTTP requests go to `handle`, other scopes pass through untouched."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -47,6 +46,18 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class RequestIdMiddleware(HttpMiddleware):
+    """Takes the caller's X-Request-ID (a proxy's, a client's) or makes one, binds it to the
+    structlog context as `request_id` for every log line of the request, and returns it in
+    the response's X-Request-ID header."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = request_id_from(scope)
         header = (b"x-request-id", request_id.encode())
 
@@ -63,17 +74,10 @@ class RequestIdMiddleware:
             structlog.contextvars.reset_contextvars(**tokens)
 
 
-class LatencyMiddleware:
-    """Observes every request's latency by route template and status (plain ASGI: the
-    decorator style costs a task and a stream per request)."""
+class LatencyMiddleware(HttpMiddleware):
+    """Observes every request's latency by route template and status."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.perf_counter()
         status = 500
 
@@ -100,7 +104,7 @@ class BodyTooLargeError(HTTPException):
         super().__init__(413)
 
 
-class BodyLimitMiddleware:
+class BodyLimitMiddleware(HttpMiddleware):
     """Refuses a request body over its limit with 413 before it is read whole: at once when
     Content-Length announces it, otherwise as soon as the chunks read so far pass the limit
     (a chunked body has no length). The 413 is always this middleware's own answer, the
@@ -108,7 +112,7 @@ class BodyLimitMiddleware:
     prefix its own limit (the longest matching prefix wins); other paths get `default`."""
 
     def __init__(self, app: ASGIApp, *, default: int, limits: Mapping[str, int] | None = None):
-        self.app = app
+        super().__init__(app)
         self.default = default
         self.limits = sorted((limits or {}).items(), key=lambda item: -len(item[0]))
 
@@ -116,10 +120,7 @@ class BodyLimitMiddleware:
         matching = (limit for prefix, limit in self.limits if path.startswith(prefix))
         return next(matching, self.default)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = self.limit_for(scope["path"])
         declared = _content_length(scope)
         if declared is None or declared > limit:
@@ -155,19 +156,16 @@ class BodyLimitMiddleware:
                 await send_error(send, 413)
 
 
-class DeadlineMiddleware:
+class DeadlineMiddleware(HttpMiddleware):
     """Answers 503 (the contract's body) to a request that has not begun its response within
     `seconds`: whatever a stalled dependency does, the caller hears back in time and may
     retry. The work under way is cancelled; a response already begun is left to finish."""
 
     def __init__(self, app: ASGIApp, *, seconds: float) -> None:
-        self.app = app
+        super().__init__(app)
         self.seconds = seconds
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         responding = False
         deadline = asyncio.timeout(self.seconds)
 

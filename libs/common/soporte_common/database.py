@@ -7,6 +7,7 @@ for the tables it owns, in one shared database; a service's `migrate` command ru
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -14,6 +15,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import pool
 from sqlalchemy.ext.asyncio import async_engine_from_config
+
+from soporte_common.settings import DatabaseSettings
 
 
 def sqlalchemy_url(database_url: str) -> str:
@@ -90,3 +93,14 @@ async def create_pool(
         timeout=connect_timeout,
     )
     return pool_
+
+
+@dataclass(frozen=True)
+class Migrations:
+    """A service's alembic migrations, with their own version table in the shared database."""
+
+    directory: Path
+    version_table: str
+
+    def upgrade(self, settings: DatabaseSettings) -> None:
+        upgrade(self.directory, settings.database_url.get_secret_value(), self.version_table)

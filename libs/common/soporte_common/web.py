@@ -9,6 +9,7 @@ Each service keeps what it needs in its lifespan state; the dependencies here re
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
@@ -116,6 +117,40 @@ RETRY_AFTER = "2"  # seconds, on every 503 a dependency caused
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (RedisError, OSError, TimeoutError)
 # Input no store or encoder accepts (a lone surrogate in a JSON string): the request's fault.
 BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (UnicodeError,)
+
+
+def create_api(
+    *,
+    title: str,
+    prefix: str,
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[Any]],
+    readiness: dict[str, ReadinessCheck],
+    interactive_docs: bool,
+    max_body_bytes: int,
+    deadline_seconds: float | None = None,
+    unavailable: tuple[type[Exception], ...] = (),
+    bad_input: tuple[type[Exception], ...] = (),
+) -> FastAPI:
+    """A service's FastAPI app with what every HTTP service has (install_common). The
+    OpenAPI document is always at `<prefix>/openapi.json`; the interactive docs page loads
+    its script from a CDN, so it is served (at `<prefix>/docs`) only when asked for (local
+    mode): no third-party code on the origin that holds the session cookie."""
+    app = FastAPI(
+        title=title,
+        lifespan=lifespan,
+        docs_url=f"{prefix}/docs" if interactive_docs else None,
+        openapi_url=f"{prefix}/openapi.json",
+        redoc_url=None,
+    )
+    install_common(
+        app,
+        readiness=readiness,
+        max_body_bytes=max_body_bytes,
+        deadline_seconds=deadline_seconds,
+        unavailable=unavailable,
+        bad_input=bad_input,
+    )
+    return app
 
 
 def install_common(

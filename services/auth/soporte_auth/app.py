@@ -22,7 +22,7 @@ from soporte_common.contract import ErrorCode
 from soporte_common.errors import error_body
 from soporte_common.redis_client import connect_redis
 from soporte_common.tokens import SessionGuard
-from soporte_common.web import install_common, postgres_ready, redis_ready
+from soporte_common.web import create_api, postgres_ready, redis_ready
 
 
 async def ensure_first_accounts(users: UserStore, settings: AuthSettings) -> None:
@@ -87,14 +87,16 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
             await redis.aclose()
             await db.close()
 
-    local = settings.env == "local"
-    app = FastAPI(
+    app = create_api(
         title="Soporte auth",
+        prefix="/api/auth",
         lifespan=lifespan,
-        # Swagger UI loads its code from a CDN: never on the cookie's origin in production.
-        docs_url="/api/auth/docs" if local else None,
-        openapi_url="/api/auth/openapi.json",
-        redoc_url=None,
+        readiness={"redis": redis_ready, "postgres": postgres_ready},
+        interactive_docs=settings.env == "local",
+        max_body_bytes=settings.max_body_bytes,
+        deadline_seconds=settings.request_deadline_seconds,
+        unavailable=database.UNAVAILABLE_ERRORS,
+        bad_input=database.BAD_INPUT_ERRORS,
     )
 
     @app.exception_handler(AddressBusyError)
@@ -103,13 +105,5 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         body = error_body(429, None, ErrorCode.TOO_MANY_REQUESTS)
         return JSONResponse(body, status_code=429, headers={"Retry-After": "1"})
 
-    install_common(
-        app,
-        readiness={"redis": redis_ready, "postgres": postgres_ready},
-        max_body_bytes=settings.max_body_bytes,
-        deadline_seconds=settings.request_deadline_seconds,
-        unavailable=database.UNAVAILABLE_ERRORS,
-        bad_input=database.BAD_INPUT_ERRORS,
-    )
     app.include_router(router)
     return app

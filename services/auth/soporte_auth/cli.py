@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import functools
 import getpass
@@ -14,13 +13,30 @@ from soporte_auth.app import create_app
 from soporte_auth.settings import AuthSettings
 from soporte_auth.users import UserStore
 from soporte_common import database
-from soporte_common.logging import configure_logging
+from soporte_common.cli import ServiceCli
+from soporte_common.database import Migrations
 from soporte_common.redis_client import connect_redis
 from soporte_common.serving import serve
 from soporte_common.text import clean_display_name, is_valid_username
 
-MIGRATIONS = Path(__file__).parent / "migrations"
-VERSION_TABLE = "alembic_version_auth"
+MIGRATIONS = Migrations(Path(__file__).parent / "migrations", "alembic_version_auth")
+CLI = ServiceCli(
+    "soporte-auth",
+    "auth",
+    AuthSettings,
+    __doc__,
+    serve_help="serve the auth API",
+    default_port=8082,
+    migrations=MIGRATIONS,
+)
+_create_admin_command = CLI.commands.add_parser(
+    "create-admin",
+    help="add an agent account (password from SOPORTE_NEW_ADMIN_PASSWORD or a prompt)",
+)
+_create_admin_command.add_argument("usuario")
+_create_admin_command.add_argument(
+    "--nombre", default=None, help="display name (default: the username)"
+)
 
 
 async def _create_admin(settings: AuthSettings, usuario: str, nombre: str, password: str) -> int:
@@ -38,21 +54,7 @@ async def _create_admin(settings: AuthSettings, usuario: str, nombre: str, passw
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="soporte-auth", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve_cmd = sub.add_parser("serve", help="serve the auth API")
-    serve_cmd.add_argument("--port", type=int, default=8082)
-    sub.add_parser("migrate", help="bring the auth tables to the latest schema")
-    admin = sub.add_parser(
-        "create-admin",
-        help="add an agent account (password from SOPORTE_NEW_ADMIN_PASSWORD or a prompt)",
-    )
-    admin.add_argument("usuario")
-    admin.add_argument("--nombre", default=None, help="display name (default: the username)")
-    args = parser.parse_args(argv)
-
-    settings = AuthSettings()
-    configure_logging("auth", level=settings.log_level, fmt=settings.log_format)
+    args, settings = CLI.start(argv)
     if args.command == "serve":
         serve(
             functools.partial(create_app, settings),
@@ -62,14 +64,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     if args.command == "migrate":
-        database.upgrade(MIGRATIONS, settings.database_url.get_secret_value(), VERSION_TABLE)
+        MIGRATIONS.upgrade(settings)
         return 0
     if not is_valid_username(args.usuario):
-        parser.error("usuario: 2-32 characters of a-z 0-9 . _ - (starting with a letter/digit)")
+        CLI.parser.error("usuario: 2-32 characters of a-z 0-9 . _ - (starting with a letter/digit)")
     nombre = clean_display_name(args.nombre or args.usuario)
     password = os.environ.get("SOPORTE_NEW_ADMIN_PASSWORD") or getpass.getpass("Password: ")
     if len(password) < 8:
-        parser.error("the password needs at least 8 characters")
+        CLI.parser.error("the password needs at least 8 characters")
     return asyncio.run(_create_admin(settings, args.usuario, nombre, password))
 
 

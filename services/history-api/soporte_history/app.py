@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from soporte_common import database
 from soporte_common.redis_client import connect_redis
 from soporte_common.tokens import SessionGuard
-from soporte_common.web import install_common, postgres_ready, redis_ready
+from soporte_common.web import create_api, postgres_ready, redis_ready
 from soporte_history.consumer import StreamConsumer
 from soporte_history.deps import State, app_state
 from soporte_history.routes import internal, router
@@ -66,17 +66,12 @@ def create_app(settings: HistorySettings | None = None, *, port: int = 8083) -> 
             await redis.aclose()
             await db.close()
 
-    app = FastAPI(
+    app = create_api(
         title="Soporte history-api",
+        prefix="/api",
         lifespan=lifespan,
-        # Swagger UI loads its code from a CDN: never on the cookie's origin in production.
-        docs_url="/api/docs" if settings.env == "local" else None,
-        openapi_url="/api/openapi.json",
-        redoc_url=None,
-    )
-    install_common(
-        app,
         readiness={"redis": redis_ready, "postgres": postgres_ready, "consumer": consumer_alive},
+        interactive_docs=settings.env == "local",
         max_body_bytes=settings.max_body_bytes,
         unavailable=database.UNAVAILABLE_ERRORS,
         bad_input=database.BAD_INPUT_ERRORS,

@@ -159,11 +159,6 @@ class StreamConsumer:
             if entries:
                 log.info("claimed abandoned entries", count=len(entries))
                 await self.process(entries)
-                if any(entry_id is None for entry_id, _ in entries):
-                    # Redis < 7 hands over entries deleted from the stream without their
-                    # ids; they are now pending on us, and reading our own pending
-                    # entries gives the ids, so they can be acknowledged.
-                    await self._drain_own_pending()
             if start in (b"0-0", "0-0"):
                 return
 
@@ -172,7 +167,7 @@ class StreamConsumer:
         batch, rejected = parse_entries(entries)
         refused = await self._store(batch) if batch else []
         rejected += refused
-        entry_ids = [entry_id for entry_id, _ in entries if entry_id is not None]
+        entry_ids = [entry_id for entry_id, _ in entries]
         await redis_retry(self._ack)(entry_ids, rejected)
         self._acked_since_trim = True
         refused_ids = {entry_id for entry_id, _ in refused}

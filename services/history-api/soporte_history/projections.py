@@ -26,9 +26,9 @@ from soporte_history.storage import MessageRow, insert_messages
 
 log = get_logger(__name__)
 
-# (id, fields). Redis < 7 gives (None, None) for an entry deleted from the stream that
-# XAUTOCLAIM hands over, and empty fields when XREADGROUP re-reads it from the pending list.
-RawEntry = tuple[bytes | None, dict[bytes, bytes] | None]
+# (id, fields). An entry deleted from the stream while pending comes back from XREADGROUP
+# with empty fields (XAUTOCLAIM drops such entries from the pending list itself).
+RawEntry = tuple[bytes, dict[bytes, bytes]]
 # An entry to dead-letter: its id and whatever fields it had.
 Rejected = tuple[bytes, dict[bytes, bytes]]
 
@@ -91,7 +91,7 @@ def parse_entries(entries: Sequence[RawEntry]) -> tuple[list[Projected], list[Re
     batch: list[Projected] = []
     rejected: list[Rejected] = []
     for entry_id, fields in entries:
-        if entry_id is None or not fields:  # trimmed away while pending: nothing to store
+        if not fields:  # trimmed away while pending: nothing to store
             continue
         try:
             batch.append(project(entry_id, fields))

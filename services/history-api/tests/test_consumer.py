@@ -299,8 +299,7 @@ async def test_an_entry_deleted_while_pending_does_not_wedge_the_consumer(
     redis: Redis, db: asyncpg.Pool, make_consumer: MakeConsumer, start_consumer: StartConsumer
 ) -> None:
     # Only our trim removes entries, and never pending ones; but an operator's XDEL or
-    # XTRIM can, and the group must keep going (on Redis 6.2 such a claimed entry comes
-    # back without its id).
+    # XTRIM can, and the group must keep going.
     ids = [await say(redis, "ana", f"m{n}") for n in range(3)]
     await deliver(redis, "history-muerto")
     await redis.xdel(keys.STREAM, ids[1])

@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-import argparse
 import socket
 import sys
 
 import uvloop
 from aiohttp import web
 
-from soporte_common.logging import configure_logging
+from soporte_common.cli import ServiceCli
 from soporte_realtime.app import create_app
 from soporte_realtime.settings import RealtimeSettings
 
+CLI = ServiceCli(
+    "soporte-realtime",
+    "realtime",
+    RealtimeSettings,
+    __doc__,
+    serve_help="serve Socket.IO on /socket.io/",
+    default_port=8091,
+)
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="soporte-realtime", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve_cmd = sub.add_parser("serve", help="serve Socket.IO on /socket.io/")
-    serve_cmd.add_argument("--port", type=int, default=8091)
-    args = parser.parse_args(argv)
-
-    settings = RealtimeSettings()
-    configure_logging("realtime", level=settings.log_level, fmt=settings.log_format)
+    args, settings = CLI.start(argv)
     web.run_app(
         create_app(settings, replica=f"{socket.gethostname()}:{args.port}"),
         host=settings.bind_host,

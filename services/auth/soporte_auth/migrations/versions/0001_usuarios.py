@@ -1,16 +1,9 @@
-"""usuarios: accounts and their roles
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-26
-"""
+"""usuarios: accounts and their roles"""
 
 from alembic import op
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,16 +1,9 @@
-"""mensajes, conversaciones, lecturas
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-26
-"""
+"""mensajes, conversaciones, lecturas"""
 
 from alembic import op
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
