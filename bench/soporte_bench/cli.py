@@ -2,7 +2,7 @@
 
     soporte-bench                  every scenario against Soporte, then the peer if found
     soporte-bench --smoke          a few seconds of tiny load (CI: proves the tooling works)
-    soporte-bench --only a,d       a subset: a (find-max, b, c), d (ramp), e, f, g
+    soporte-bench --only a,d       a subset: a (find-max, b, c), d (ramp), e, f, g, h
     soporte-bench --no-peer        Soporte only
 
 Each measurement starts a fresh stack exactly as `make run` does (two realtime replicas
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from soporte_bench import harness, history, report, scenarios, workflow_load
+from soporte_bench import edge, harness, history, report, scenarios, workflow_load
 from soporte_bench.scenarios import SMOKE, Scale, step
 from soporte_bench.targets import Peer, Soporte, Target
 
@@ -92,6 +92,13 @@ def run_target(target: Target, scale: Scale, only: set[str], out: Path) -> dict[
             lambda: workflow_load.auto_assignment(target, scale),
         )
         target.extra_env = {}
+    if isinstance(target, Soporte) and "h" in only:
+        results["auth_flood"] = measured(
+            target,
+            scale,
+            "(h) logins from other addresses, calm and during a login flood from one",
+            lambda: edge.auth_flood(target, logins=scale.auth_logins, workers=scale.flood_workers),
+        )
     return results
 
 
@@ -102,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--smoke", action="store_true", help="a few seconds of tiny load")
-    parser.add_argument("--only", default="a,d,e,f,g", help="scenarios: a (with b, c), d, e, f, g")
+    parser.add_argument(
+        "--only", default="a,d,e,f,g,h", help="scenarios: a (with b, c), d, e, f, g, h"
+    )
     parser.add_argument("--no-peer", action="store_true", help="measure Soporte only")
     parser.add_argument(
         "--peer-only",

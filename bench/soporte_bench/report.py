@@ -71,6 +71,8 @@ def rows(results: dict[str, Any]) -> list[Row]:
     if s.get("persistence"):
         rows_stored = s["persistence"].get("rows_for_the_run")
         lost = None if rows_stored is None else s["persistence"]["harness_sent"] - rows_stored
+    calm_login = _get(s, "auth_flood", "calm_ms", "p99")
+    flooded_login = _get(s, "auth_flood", "during_flood_ms", "p99")
     page = _get(s, "history", "page_ms", "p99")
     listing = _get(s, "history", "list_ms", "p99")
     search = _get(s, "history", "search_ms", "p99")
@@ -202,6 +204,24 @@ def rows(results: dict[str, Any]) -> list[Row]:
             "lower",
             None if dropped is None else dropped == 0,
             "convs",
+        ),
+        Row(
+            "(h) login p99 from other addresses, calm",
+            calm_login,
+            None,
+            "recorded",
+            "lower",
+            None,
+            "ms",
+        ),
+        Row(
+            "(h) login p99 from other addresses while one address floods auth",
+            flooded_login,
+            None,
+            "< 1 s",
+            "lower",
+            at_most(flooded_login, 999.999),
+            "ms",
         ),
     ]
 

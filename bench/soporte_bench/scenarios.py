@@ -36,6 +36,8 @@ class Scale:
     history_requests: int = 2000
     workflow_rate: int = 50  # (g) new conversations per second
     workflow_seconds: int = 30
+    auth_logins: int = 40  # (h) per phase, each from its own address
+    flood_workers: int = 100
     smoke: bool = False
 
 
@@ -54,6 +56,8 @@ SMOKE = Scale(
     history_requests=100,
     workflow_rate=5,
     workflow_seconds=3,
+    auth_logins=4,
+    flood_workers=10,
     smoke=True,
 )
 

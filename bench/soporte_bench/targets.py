@@ -49,6 +49,8 @@ class Soporte:
                 # The harness's synthetic users send far faster than people: no rate limit.
                 "SOPORTE_RATE_LIMIT_MESSAGES": "1000000000",
                 **self.extra_env,
+                # and all of them connect from one address (127.0.0.1), 21,000 at once.
+                "SOPORTE_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS": "1000000",
             },
         )
         asyncio.run(self._seed_directory(users, admins))

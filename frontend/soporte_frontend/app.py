@@ -1,8 +1,10 @@
 """Serves the pages (login, soporte, the agents' report) and their assets with strict
-security headers.
+security headers, and the gateway's own error answers.
 
 The Content-Security-Policy allows scripts, styles and connections from this origin only:
 even if some message text were ever rendered as HTML, an injected script could not run.
+Every error is the contract's JSON shape, the ones the gateway produces itself included:
+its `errors` middleware fetches them from `/_error/<status>` (gateway/dynamic.yml).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -22,12 +25,15 @@ from starlette.staticfiles import PathLike, StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
 from soporte_common.asgi import (
+    BodyLimitMiddleware,
     HttpMiddleware,
     LatencyMiddleware,
     RequestIdMiddleware,
     metrics_response,
 )
-from soporte_common.contract import browser_tables
+from soporte_common.contract import ErrorCode, browser_tables
+from soporte_common.errors import error_body
+from soporte_common.settings import HttpSettings
 
 STATIC = Path(__file__).parent / "static"
 VENDOR_BUILD_HINT = "run `make setup` (it copies socket.io-client from node_modules)"
@@ -122,7 +128,31 @@ class SecurityHeaders(HttpMiddleware):
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app() -> Starlette:
+# The gateway's own refusals: past the per-address connection cap, no healthy replica.
+GATEWAY_CODES = {429: ErrorCode.TOO_MANY_CONNECTIONS}
+GATEWAY_RETRY_AFTER = "5"  # seconds: the gateway's refusals are about load, not the request
+
+
+async def gateway_error(request: Request) -> Response:
+    """`/_error/<status>`: the body the gateway answers with when it refuses a request
+    itself (its `errors` middleware keeps the status it caught)."""
+    status = request.path_params["status"]
+    if not 400 <= status <= 599:
+        status = 404
+    headers = {"Retry-After": GATEWAY_RETRY_AFTER} if status in (429, 502, 503, 504) else None
+    return JSONResponse(
+        error_body(status, None, GATEWAY_CODES.get(status)), status_code=status, headers=headers
+    )
+
+
+async def http_error(_: Request, exc: Exception) -> Response:
+    """An unknown path, a wrong method: the contract's shape, like every service."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    return JSONResponse(error_body(status, None), status_code=status)
+
+
+def create_app(settings: HttpSettings | None = None) -> Starlette:
+    settings = settings or HttpSettings()
     return Starlette(
         routes=[
             Route("/", page("login.html")),
@@ -131,6 +161,7 @@ def create_app() -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
+            Route("/_error/{status:int}", gateway_error),
             Route("/static/js/contract.js", contract_script()),
             Mount("/static", RevalidatedStaticFiles(directory=STATIC), name="static"),
         ],
@@ -138,5 +169,7 @@ def create_app() -> Starlette:
             Middleware(RequestIdMiddleware),
             Middleware(LatencyMiddleware),
             Middleware(SecurityHeaders),
+            Middleware(BodyLimitMiddleware, default=settings.max_body_bytes),
         ],
+        exception_handlers={HTTPException: http_error, Exception: http_error},
     )

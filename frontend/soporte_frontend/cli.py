@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 
 from soporte_common.cli import ServiceCli
 from soporte_common.serving import serve
-from soporte_common.settings import SoporteSettings
+from soporte_common.settings import HttpSettings
 from soporte_frontend.app import create_app
 
 CLI = ServiceCli(
     "soporte-frontend",
     "frontend",
-    SoporteSettings,
+    HttpSettings,
     __doc__,
     serve_help="serve the pages",
     default_port=8084,
@@ -21,7 +22,8 @@ CLI = ServiceCli(
 
 def main(argv: list[str] | None = None) -> int:
     args, settings = CLI.start(argv)
-    serve(create_app, host=settings.bind_host, port=args.port)
+    app = functools.partial(create_app, settings)
+    serve(app, host=settings.bind_host, port=args.port, trusted_proxies=settings.trusted_proxies)
     return 0
 
 

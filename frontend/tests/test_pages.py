@@ -119,3 +119,34 @@ def test_the_data_modules_contract_words_are_the_contracts() -> None:
     spelled = json.loads(printed)
     assert spelled["MESSAGE"] == entry_types["MESSAGE"]
     assert spelled["STATUS"] == tables["CONVERSATION_STATES"]
+
+
+async def test_unknown_paths_and_wrong_methods_get_the_contracts_json(
+    client: httpx.AsyncClient,
+) -> None:
+    missing = await client.get("/no-existe")
+    assert (missing.status_code, missing.json()["codigo"]) == (404, "no_encontrado")
+    assert (await client.get("/static/no-existe.js")).json()["codigo"] == "no_encontrado"
+    wrong = await client.post("/soporte")
+    assert (wrong.status_code, wrong.json()["codigo"]) == (405, "metodo_no_permitido")
+
+
+async def test_the_gateways_own_refusals_are_the_contracts_json(
+    client: httpx.AsyncClient,
+) -> None:
+    """gateway/dynamic.yml's `errors` middleware fetches these for what Traefik refuses."""
+    crowded = await client.get("/_error/429")
+    assert crowded.status_code == 429
+    assert crowded.json() == {
+        "error": "Demasiadas conexiones abiertas desde tu dirección; cierra alguna e inténtalo"
+        " de nuevo",
+        "codigo": "demasiadas_conexiones",
+    }
+    assert crowded.headers["retry-after"]
+    for status in (502, 503, 504):
+        down = await client.get(f"/_error/{status}")
+        assert (down.status_code, down.json()["codigo"]) == (status, "no_disponible")
+
+
+async def test_request_bodies_are_limited(client: httpx.AsyncClient) -> None:
+    assert (await client.post("/", content=b"x" * 100_000)).status_code == 413

@@ -14,6 +14,8 @@ import pytest
 import yaml
 
 from soporte_stack import cli as stack_cli
+from soporte_stack.config import StackConfig
+from soporte_stack.supervisor import render_traefik_static
 
 from .conftest import BIN, COMPOSE_FILE, ROOT, labels, one_shot
 
@@ -136,6 +138,8 @@ def test_the_routing_is_the_local_gateways(services: dict[str, dict[str, Any]]) 
             assert declared[f"{prefix}.priority"] == str(router["priority"]), name
         else:
             assert f"{prefix}.priority" not in declared, name
+        middlewares = ",".join(router.get("middlewares", []))
+        assert declared.get(f"{prefix}.middlewares", "") == middlewares, name
 
 
 def test_the_realtime_balancer_is_the_local_gateways(
@@ -153,17 +157,58 @@ def flags(command: list[str]) -> dict[str, str]:
     return dict(arg.removeprefix("--").split("=", 1) for arg in command if arg.startswith("--"))
 
 
-def test_the_entry_point_has_the_local_gateways_timeouts(
+def with_defaults(value: str) -> str:
+    """A compose value as it is when no variable is set: `${X:-d}` becomes `d`."""
+    return re.sub(r"\$\{[A-Z0-9_]+:-([^}]*)\}", r"\1", value)
+
+
+def local_static() -> dict[str, Any]:
+    """gateway/traefik.yml as the launcher renders it with the default settings."""
+    config = StackConfig()
+    rendered = render_traefik_static(config, config.gateway_internal_ports[0])
+    loaded: dict[str, Any] = yaml.safe_load(rendered)
+    return loaded
+
+
+def test_the_entry_point_has_the_local_gateways_timeouts_and_trust(
     services: dict[str, dict[str, Any]],
 ) -> None:
-    """No read/write deadline: WebSockets and long-polls stay open."""
-    static = yaml.safe_load((ROOT / "gateway" / "traefik.yml").read_text())
-    local = static["entryPoints"]["web"]["transport"]["respondingTimeouts"]
-    gateway = flags(services[GATEWAY]["command"])
-    for key, value in local.items():
+    """A request must arrive within the read timeout (10 s by default); no deadline on
+    writing (answers, long-polls, WebSockets); no proxy in front is trusted by default."""
+    web = local_static()["entryPoints"]["web"]
+    gateway = {k: with_defaults(v) for k, v in flags(services[GATEWAY]["command"]).items()}
+    for key, value in web["transport"]["respondingTimeouts"].items():
         assert gateway[f"entryPoints.web.transport.respondingTimeouts.{key}"] == value, key
-    assert gateway["entryPoints.web.transport.respondingTimeouts.readTimeout"] == "0s"
+    assert gateway["entryPoints.web.transport.respondingTimeouts.readTimeout"] == "10s"
     assert gateway["entryPoints.web.transport.respondingTimeouts.writeTimeout"] == "0s"
+    assert web["forwardedHeaders"]["trustedIPs"] == []
+    assert gateway["entryPoints.web.forwardedHeaders.trustedIPs"] == ""
+
+
+def test_the_gateways_middlewares_are_the_local_gateways(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """The per-address cap, the JSON error pages and the internal pages' 404: declared by
+    the labels as in gateway/dynamic.yml, with the local stack's defaults."""
+    local = dynamic_yml()["http"]["middlewares"]
+    declared = {k: with_defaults(v) for k, v in all_labels(services).items()}
+    names = {k.split(".")[3] for k in declared if k.startswith("traefik.http.middlewares.")}
+    assert names == set(local)
+    for name, middleware in local.items():
+        prefix = f"traefik.http.middlewares.{name}"
+        if "errors" in middleware:
+            errors = middleware["errors"]
+            assert declared[f"{prefix}.errors.status"] == ",".join(errors["status"]), name
+            assert declared[f"{prefix}.errors.service"] == errors["service"], name
+            assert declared[f"{prefix}.errors.query"] == errors["query"], name
+        elif "replacePath" in middleware:
+            assert declared[f"{prefix}.replacepath.path"] == middleware["replacePath"]["path"]
+        else:
+            assert "inFlightReq" in middleware, name
+            amount = declared[f"{prefix}.inflightreq.amount"]
+            assert amount == str(StackConfig().gateway_max_connections_per_address)
+            excluded = declared[f"{prefix}.inflightreq.sourcecriterion.ipstrategy.excludedips"]
+            assert excluded == StackConfig().gateway_trusted_proxies == ""
 
 
 def test_the_gateway_finds_services_by_their_labels_over_the_shared_network(

@@ -28,6 +28,11 @@ CUSTOM_SCHEMAS = {
     / "deploy"
     / "schemas"
     / "ingressroute.traefik.io_v1alpha1.json",
+    ("traefik.io/v1alpha1", "Middleware"): ROOT
+    / "tests"
+    / "deploy"
+    / "schemas"
+    / "middleware.traefik.io_v1alpha1.json",
 }
 
 

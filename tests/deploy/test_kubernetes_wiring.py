@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings
 from soporte_auth.settings import AuthSettings
 from soporte_history.settings import HistorySettings
 from soporte_realtime.settings import RealtimeSettings
+from soporte_stack.config import StackConfig
 
 from .conftest import COMPOSE_FILE, DOCKERFILES, OVERLAYS, SECRET_FILES, Dockerfile
 from .test_compose import dynamic_yml
@@ -296,10 +297,34 @@ def test_the_ingressroute_has_the_local_gateways_routes(
             rule = f"Host(`{public_host(objects)}`) && ({rule})"
         assert route["match"] == rule
         assert route.get("priority") == router.get("priority"), rule
+        middlewares = [m["name"] for m in route.get("middlewares", [])]
+        assert middlewares == router.get("middlewares", []), rule
         (target,) = route["services"]
         assert target["name"] == ROUTED[router["service"]], rule
         service = find(objects, "Service", target["name"])
         assert target["port"] in {p["name"] for p in service["spec"]["ports"]}, rule
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_middlewares_are_the_local_gateways(rendered: dict[str, Objects], overlay: str) -> None:
+    """The per-address cap (at its default), the JSON error pages, the internal pages' 404."""
+    objects = rendered[overlay]
+    declared = {m["metadata"]["name"]: m["spec"] for m in objects if m["kind"] == "Middleware"}
+    local = dynamic_yml()["http"]["middlewares"]
+    assert set(declared) == set(local)
+    for name, middleware in local.items():
+        spec = declared[name]
+        if "errors" in middleware:
+            errors = middleware["errors"]
+            assert spec["errors"]["status"] == errors["status"], name
+            assert spec["errors"]["query"] == errors["query"], name
+            assert spec["errors"]["service"]["name"] == ROUTED[errors["service"]], name
+        elif "replacePath" in middleware:
+            assert spec["replacePath"] == middleware["replacePath"], name
+        else:
+            amount = spec["inFlightReq"]["amount"]
+            assert amount == StackConfig().gateway_max_connections_per_address, name
+            assert spec["inFlightReq"]["sourceCriterion"] == {"ipStrategy": {"depth": 0}}
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,9 +12,28 @@ import httpx
 import pytest
 import socketio
 
-from soporte_stack.testing import RunningStack
+from soporte_stack.testing import RunningStack, whole_stack
 
 STICKY_COOKIE = "soporte_replica"
+
+
+@pytest.fixture(scope="session")
+def edge_stack() -> Iterator[RunningStack]:
+    """A whole stack with the edge limits at their defaults (the shared `stack` lifts the
+    auth budget of its single test address), for tests/e2e/test_edge*.py. Pings every
+    12 s: a long-poll then outlasts the gateway's 10 s read timeout, as in production."""
+    with whole_stack(
+        "edge",
+        {
+            "SOPORTE_REALTIME_REPLICAS": "2",
+            "SOPORTE_PING_INTERVAL_SECONDS": "12",
+            "SOPORTE_PING_TIMEOUT_SECONDS": "5",
+            # The unread-socket test needs megabytes of messages from one sender, far past
+            # the per-user message rate (tests/e2e/test_security.py covers that limit).
+            "SOPORTE_RATE_LIMIT_MESSAGES": "1000000",
+        },
+    ) as running:
+        yield running
 
 
 @dataclass

@@ -28,6 +28,13 @@ class StackConfig(BaseSettings):
     # costs Traefik two file descriptors, so each process holds at most ~10,000 of them
     # under a 20,000 open-file limit: more gateway processes, more connections.
     gateway_replicas: int = Field(default=1, ge=1, le=9)
+    # The gateway's edge limits (docs/operations.md, "Edge limits"): requests in flight per
+    # client address and route (a WebSocket counts for its whole life); how long a request
+    # may take to arrive; the proxies in front whose X-Forwarded-For it believes
+    # (comma-separated addresses or networks; none by default).
+    gateway_max_connections_per_address: int = Field(default=1000, ge=1)
+    gateway_read_timeout_seconds: int = Field(default=10, ge=1)
+    gateway_trusted_proxies: str = ""
     env: str = "local"
 
     @property
@@ -86,9 +93,24 @@ class StackConfig(BaseSettings):
     def supervisor_conf(self) -> Path:
         return self.run_dir / "supervisord.conf"
 
-    def service_env(self) -> dict[str, str]:
-        """What every service process is told about the others."""
+    @property
+    def gateway_trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.gateway_trusted_proxies.split(",") if p.strip()]
+
+    def gateway_env(self) -> dict[str, str]:
+        """The edge limits, for the gateway's dynamic configuration (gateway/dynamic.yml)."""
         return {
+            "SOPORTE_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS": str(
+                self.gateway_max_connections_per_address
+            ),
+            "SOPORTE_GATEWAY_TRUSTED_PROXIES": ",".join(self.gateway_trusted_proxy_list),
+        }
+
+    def service_env(self) -> dict[str, str]:
+        """What every service process is told about the others. The services believe
+        X-Forwarded-For from the gateway (on loopback) and the proxies the gateway trusts."""
+        return {
+            "SOPORTE_TRUSTED_PROXIES": ",".join(["127.0.0.1", *self.gateway_trusted_proxy_list]),
             "SOPORTE_REDIS_URL": self.redis_url,
             "SOPORTE_DATABASE_URL": self.database_url(),
             "SOPORTE_PUBLIC_ORIGIN": os.environ.get("SOPORTE_PUBLIC_ORIGIN", self.public_url),

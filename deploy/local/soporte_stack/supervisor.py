@@ -3,6 +3,7 @@ launcher in dependency order (supervisord restarts any that dies)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 from dataclasses import dataclass, field
@@ -144,7 +145,7 @@ def programs(config: StackConfig, *, postgres_user: str | None) -> dict[str, lis
         Program(
             f"traefik-{i}",
             [str(venv_bin("traefik")), f"--configFile={traefik_config_path(config, i)}"],
-            environment=upstreams,
+            environment=upstreams | config.gateway_env(),
             priority=400,
         )
         for i in range(1, config.gateway_replicas + 1)
@@ -188,6 +189,10 @@ def render_traefik_static(config: StackConfig, internal_port: int) -> str:
     template = (REPO_ROOT / "gateway" / "traefik.yml").read_text()
     return (
         template.replace("${SOPORTE_PORT}", str(config.port))
+        .replace(
+            "${SOPORTE_GATEWAY_TRUSTED_PROXIES}", json.dumps(config.gateway_trusted_proxy_list)
+        )
+        .replace("${SOPORTE_GATEWAY_READ_TIMEOUT}", f"{config.gateway_read_timeout_seconds}s")
         .replace("${SOPORTE_GATEWAY_INTERNAL_PORT}", str(internal_port))
         .replace("${SOPORTE_GATEWAY_DYNAMIC}", str(REPO_ROOT / "gateway" / "dynamic.yml"))
         .replace("${SOPORTE_LOG_DIR}", str(config.log_dir))

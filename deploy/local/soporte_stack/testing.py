@@ -14,6 +14,7 @@ import inspect
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,23 +38,35 @@ def infra() -> Iterator[RunningStack]:
     shutil.rmtree(scratch, ignore_errors=True)
 
 
+@contextmanager
+def whole_stack(name: str, env: dict[str, str]) -> Iterator[RunningStack]:
+    """The whole stack as `make run` starts it, with `env` on top, stopped afterwards."""
+    scratch = _scratch_dir(name)
+    running = start_stack(scratch, infra_only=False, env=env)
+    try:
+        yield running
+    finally:
+        running.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[RunningStack]:
     """The whole stack as `make run` starts it: gateway, services, two realtime replicas."""
-    scratch = _scratch_dir("stack")
-    running = start_stack(
-        scratch,
-        infra_only=False,
-        env={
+    with whole_stack(
+        "stack",
+        {
             "SOPORTE_REALTIME_REPLICAS": "2",
             # Short Engine.IO pings: a vanished test client is noticed in seconds, not 45 s.
             "SOPORTE_PING_INTERVAL_SECONDS": "5",
             "SOPORTE_PING_TIMEOUT_SECONDS": "5",
+            # Every test client comes from 127.0.0.1 and the suite registers hundreds of
+            # accounts: one address's auth budget would not last it (tests/e2e/test_edge*.py
+            # run the limits at their defaults on a stack of their own).
+            "SOPORTE_AUTH_RATE_PER_MINUTE": "100000",
         },
-    )
-    yield running
-    running.stop()
-    shutil.rmtree(scratch, ignore_errors=True)
+    ) as running:
+        yield running
 
 
 async def eventually(
@@ -72,4 +85,4 @@ async def eventually(
         await asyncio.sleep(0.02)
 
 
-__all__ = ["RunningStack", "eventually", "infra", "stack", "start_stack"]
+__all__ = ["RunningStack", "eventually", "infra", "stack", "start_stack", "whole_stack"]

@@ -1,17 +1,25 @@
 """Plain-ASGI pieces every HTTP service uses, FastAPI or not: a request id on every
-request (its log lines and its response), request latency as a metric, and the metrics
-page itself."""
+request (its log lines and its response), request latency as a metric, a limit on request
+bodies, and the metrics page itself."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
+from collections.abc import Mapping
 
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from soporte_common.errors import JSON_CONTENT_TYPE, error_json
+from soporte_common.logging import get_logger
+
+log = get_logger(__name__)
 
 HTTP_LATENCY = Histogram(
     "soporte_http_request_duration_seconds",
@@ -86,6 +94,125 @@ class LatencyMiddleware(HttpMiddleware):
             HTTP_LATENCY.labels(scope["method"], path, str(status)).observe(
                 time.perf_counter() - start
             )
+
+
+class BodyTooLargeError(HTTPException):
+    """A streamed body passed its limit. Raised from `receive`, as an HTTPException so that
+    a FastAPI route reading its body lets it through instead of calling it a bad body."""
+
+    def __init__(self) -> None:
+        super().__init__(413)
+
+
+class BodyLimitMiddleware(HttpMiddleware):
+    """Refuses a request body over its limit with 413 before it is read whole: at once when
+    Content-Length announces it, otherwise as soon as the chunks read so far pass the limit
+    (a chunked body has no length). The 413 is always this middleware's own answer, the
+    contract's JSON, whatever the app makes of the interrupted read. `limits` gives a path
+    prefix its own limit (the longest matching prefix wins); other paths get `default`."""
+
+    def __init__(self, app: ASGIApp, *, default: int, limits: Mapping[str, int] | None = None):
+        super().__init__(app)
+        self.default = default
+        self.limits = sorted((limits or {}).items(), key=lambda item: -len(item[0]))
+
+    def limit_for(self, path: str) -> int:
+        matching = (limit for prefix, limit in self.limits if path.startswith(prefix))
+        return next(matching, self.default)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self.limit_for(scope["path"])
+        declared = _content_length(scope)
+        if declared is None or declared > limit:
+            await send_error(send, 400 if declared is None else 413)  # the body is never read
+            return
+        received = 0
+        refused = responding = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, refused
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    refused = True
+                    raise BodyTooLargeError
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal responding
+            if refused:  # the app's answer to the interrupted read: ours replaces it
+                if message["type"] == "http.response.start" and not responding:
+                    responding = True
+                    await send_error(send, 413)
+                return
+            responding = responding or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except BodyTooLargeError:
+            if not responding:
+                await send_error(send, 413)
+
+
+class DeadlineMiddleware(HttpMiddleware):
+    """Answers 503 (the contract's body) to a request that has not begun its response within
+    `seconds`: whatever a stalled dependency does, the caller hears back in time and may
+    retry. The work under way is cancelled; a response already begun is left to finish."""
+
+    def __init__(self, app: ASGIApp, *, seconds: float) -> None:
+        super().__init__(app)
+        self.seconds = seconds
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        responding = False
+        deadline = asyncio.timeout(self.seconds)
+
+        async def noting_send(message: Message) -> None:
+            nonlocal responding
+            if message["type"] == "http.response.start":
+                responding = True
+                deadline.reschedule(None)
+            await send(message)
+
+        try:
+            async with deadline:
+                await self.app(scope, receive, noting_send)
+        except TimeoutError:
+            if responding:
+                raise
+            log.warning(
+                "no answer within the deadline; answered 503",
+                path=scope["path"],
+                seconds=self.seconds,
+            )
+            await send_error(send, 503)
+
+
+def _content_length(scope: Scope) -> int | None:
+    """The announced body length; 0 when none is announced; None when it is not a number."""
+    headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+    for name, value in headers:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return 0
+
+
+async def send_error(send: Send, status: int) -> None:
+    """Answer with the contract's error body for `status` (plain ASGI)."""
+    body = error_json(status)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", JSON_CONTENT_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def request_id_from(scope: Scope) -> str:

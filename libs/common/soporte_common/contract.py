@@ -133,13 +133,17 @@ class ErrorCode(StrEnum):
     BAD_CREDENTIALS = "credenciales"
     USER_EXISTS = "usuario_existe"
     SHORTCUT_EXISTS = "atajo_existe"
+    RESERVED_NAME = "nombre_reservado"
     TOO_MANY_ATTEMPTS = "demasiados_intentos"
+    TOO_MANY_REQUESTS = "demasiadas_peticiones"
+    TOO_MANY_CONNECTIONS = "demasiadas_conexiones"
     INVALID_DATA = "datos_invalidos"
     BAD_REQUEST = "peticion_invalida"
     NOT_FOUND = "no_encontrado"
     METHOD_NOT_ALLOWED = "metodo_no_permitido"
     TOO_LARGE = "demasiado_grande"
     UNAVAILABLE = "no_disponible"
+    LOGOUT_FAILED = "sesion_no_cerrada"
     HISTORY_BEHIND = "historial_atrasado"
     INTERNAL = "error_interno"
 
@@ -152,13 +156,21 @@ ERROR_TEXTS: Final[dict[ErrorCode, str]] = {
     ErrorCode.BAD_CREDENTIALS: "Usuario o contraseña incorrectos",
     ErrorCode.USER_EXISTS: "Ese usuario ya existe",
     ErrorCode.SHORTCUT_EXISTS: "Ya hay una respuesta con ese atajo",
+    ErrorCode.RESERVED_NAME: "Ese nombre está reservado para el equipo de soporte; elige otro",
     ErrorCode.TOO_MANY_ATTEMPTS: "Demasiados intentos fallidos; espera unos minutos",
+    ErrorCode.TOO_MANY_REQUESTS: "Demasiadas peticiones desde tu conexión; espera un minuto",
+    ErrorCode.TOO_MANY_CONNECTIONS: (
+        "Demasiadas conexiones abiertas desde tu dirección; cierra alguna e inténtalo de nuevo"
+    ),
     ErrorCode.INVALID_DATA: "Datos inválidos",
     ErrorCode.BAD_REQUEST: "Petición inválida",
     ErrorCode.NOT_FOUND: "No encontrado",
     ErrorCode.METHOD_NOT_ALLOWED: "Método no permitido",
     ErrorCode.TOO_LARGE: "La petición es demasiado grande",
     ErrorCode.UNAVAILABLE: "Servicio no disponible; inténtalo de nuevo",
+    ErrorCode.LOGOUT_FAILED: (
+        "No se pudo cerrar la sesión: sigue abierta. Inténtalo de nuevo en unos segundos"
+    ),
     ErrorCode.HISTORY_BEHIND: "El historial se está poniendo al día; inténtalo en unos segundos",
     ErrorCode.INTERNAL: "Error interno; inténtalo de nuevo",
 }

@@ -65,12 +65,32 @@ def run_migrations_online(config: Config) -> None:
     asyncio.run(run())
 
 
-async def create_pool(database_url: str, *, size: int) -> asyncpg.Pool:
+# Postgres away or stalled: the request can be retried (the HTTP services answer 503).
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+)
+# A value Postgres refuses to store or compare (NUL in a string): the request's fault (400).
+BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (asyncpg.DataError,)
+
+
+async def create_pool(
+    database_url: str,
+    *,
+    size: int,
+    command_timeout: float = 30,
+    connect_timeout: float = 60,
+) -> asyncpg.Pool:
+    """`command_timeout` bounds each query, `connect_timeout` each new connection: a
+    stalled Postgres becomes a TimeoutError instead of a request that hangs."""
     pool_: asyncpg.Pool = await asyncpg.create_pool(
         database_url,
         min_size=1,
         max_size=size,
-        command_timeout=30,
+        command_timeout=command_timeout,
+        timeout=connect_timeout,
     )
     return pool_
 

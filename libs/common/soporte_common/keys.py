@@ -67,6 +67,22 @@ def client_message_id(usuario: str, cid: str) -> str:
     return f"soporte:cid:{usuario}:{cid}"
 
 
-def login_failures(usuario: str) -> str:
-    """Failed logins for `usuario` in the current lockout window."""
-    return f"soporte:login-fallidos:{usuario}"
+def login_attempts(usuario: str) -> str:
+    """Login attempts for `usuario` from every address in the current lockout window."""
+    return f"soporte:login-intentos:{usuario}"
+
+
+def login_attempts_from(usuario: str, address: str) -> str:
+    """Login attempts for `usuario` from one client address in the current lockout window."""
+    return f"soporte:login-intentos:{usuario}:{address}"
+
+
+def login_known_addresses(usuario: str) -> str:
+    """Addresses `usuario` logged in from lately (scored by when): they are not locked out
+    by the guesses of others."""
+    return f"soporte:login-conocidas:{usuario}"
+
+
+def auth_requests(address: str) -> str:
+    """Registrations, logins and visitor creations from one client address this minute."""
+    return f"soporte:auth-peticiones:{address}"

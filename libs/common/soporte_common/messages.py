@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from soporte_common.contract import EntryType, RejectCode, reject_text
-from soporte_common.text import has_forbidden_text_chars, is_valid_username
+from soporte_common.text import has_forbidden_text_chars, is_blank, is_valid_username
 
 DEFAULT_MAX_MESSAGE_LENGTH = 4000
 _SEQ_FACTOR = 1_000_000
@@ -78,6 +78,8 @@ def check_text(mensaje: str, *, max_length: int) -> None:
         raise MessageRejectedError(RejectCode.TOO_LONG, max_length=max_length)
     if has_forbidden_text_chars(mensaje):
         raise MessageRejectedError(RejectCode.CHARACTERS)
+    if is_blank(mensaje):  # only characters that draw nothing (U+200B, U+3164...)
+        raise MessageRejectedError(RejectCode.EMPTY)
 
 
 class EntryFields(BaseModel):

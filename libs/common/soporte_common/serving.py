@@ -8,7 +8,9 @@ from typing import Any
 import uvicorn
 
 
-def serve(app_factory: Callable[[], Any], *, host: str, port: int) -> None:
+def serve(app_factory: Callable[[], Any], *, host: str, port: int, trusted_proxies: str) -> None:
+    """`trusted_proxies` (SOPORTE_TRUSTED_PROXIES): the only peers whose X-Forwarded-For
+    is believed; the client's address is the last entry that is not one of them."""
     uvicorn.run(
         app_factory,
         factory=True,
@@ -20,6 +22,6 @@ def serve(app_factory: Callable[[], Any], *, host: str, port: int) -> None:
         access_log=False,
         log_config=None,
         proxy_headers=True,
-        forwarded_allow_ips="*",
+        forwarded_allow_ips=trusted_proxies,
         timeout_graceful_shutdown=10,
     )

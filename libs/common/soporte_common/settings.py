@@ -90,7 +90,19 @@ class SoporteSettings(BaseSettings):
         return self.public_origin.startswith("https://")
 
 
-class DatabaseSettings(SoporteSettings):
+class HttpSettings(SoporteSettings):
+    """Settings of a service that answers HTTP through uvicorn (auth, history-api, pages)."""
+
+    # Who may say who the client is (X-Forwarded-For): comma-separated addresses or
+    # networks of the gateway and of every proxy in front of it. The client's address is
+    # the last one in the header that is not among them; a request from anywhere else is
+    # taken to come from its own address, whatever its headers say.
+    trusted_proxies: str = "127.0.0.1"
+    # Largest request body accepted (bytes); a larger one is refused with 413 unread.
+    max_body_bytes: int = 64 * 1024
+
+
+class DatabaseSettings(HttpSettings):
     """Settings of a service that talks to Postgres."""
 
     database_url: SecretStr = SecretStr(LOCAL_DATABASE_URL)

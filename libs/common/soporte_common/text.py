@@ -4,6 +4,8 @@ Message text may hold anything a person can type (it is always rendered as text)
 NUL or other C0/C1 control characters (Postgres refuses NUL; the rest are invisible tricks)
 and not lone surrogates (they cannot be encoded as UTF-8 and would poison the pipeline).
 Names are stricter: no format characters either, so a bidi override cannot disguise one.
+A message must also show something: one made only of whitespace and characters that draw
+nothing (zero-width spaces, the Hangul fillers...) is empty.
 """
 
 from __future__ import annotations
@@ -14,8 +16,23 @@ import unicodedata
 # Lowercase ASCII: usernames appear in room names, URLs and logs.
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,31}$"
 _USERNAME = re.compile(USERNAME_PATTERN)
+# A query parameter a person types (a filter, a search): no control characters (a NUL
+# would be a 500 from Postgres; the rest are never typed).
+PRINTABLE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 NAME_MAX_LENGTH = 64
 _ALLOWED_CONTROLS = {"\n", "\t", "\r"}
+# Categories that draw nothing: controls, format characters (U+200B zero-width space,
+# U+2060 word joiner, U+FEFF, bidi marks...), separators.
+_BLANK_CATEGORIES = {"Cc", "Cf", "Zs", "Zl", "Zp"}
+# Letters and marks that render as nothing in every common font, and are known tricks for
+# blank names and messages: the Hangul fillers, the braille blank, the combining grapheme
+# joiner, Khmer inherent vowels, Mongolian variation selectors, variation selectors.
+_BLANK_CHARACTERS = frozenset(
+    "\u115f\u1160\u3164\uffa0\u2800\u034f\u17b4\u17b5"
+    "\u180b\u180c\u180d\u180f"
+    + "".join(map(chr, range(0xFE00, 0xFE10)))
+    + "".join(map(chr, range(0xE0100, 0xE01F0)))
+)
 
 
 def is_valid_username(value: object) -> bool:
@@ -31,10 +48,18 @@ def has_forbidden_text_chars(text: str) -> bool:
     return False
 
 
+def is_blank(text: str) -> bool:
+    """True if `text` would show nothing: only whitespace and invisible characters."""
+    return all(
+        ch.isspace() or ch in _BLANK_CHARACTERS or unicodedata.category(ch) in _BLANK_CATEGORIES
+        for ch in text
+    )
+
+
 def clean_display_name(value: str) -> str:
     """Normalise a display name or raise ValueError saying what is wrong with it."""
     name = unicodedata.normalize("NFC", value).strip()
-    if not name:
+    if is_blank(name):
         raise ValueError("el nombre no puede estar vacío")
     if len(name) > NAME_MAX_LENGTH:
         raise ValueError(f"el nombre admite como máximo {NAME_MAX_LENGTH} caracteres")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from http import HTTPStatus
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
@@ -20,8 +19,16 @@ from pydantic import BaseModel
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from soporte_common.asgi import LatencyMiddleware, RequestIdMiddleware, metrics_response
+from soporte_common.asgi import (
+    BodyLimitMiddleware,
+    DeadlineMiddleware,
+    LatencyMiddleware,
+    RequestIdMiddleware,
+    metrics_response,
+)
 from soporte_common.contract import ERROR_TEXTS, ErrorCode
+from soporte_common.errors import error_body
+from soporte_common.logging import get_logger
 from soporte_common.tokens import COOKIE_NAME, Claims, InvalidTokenError, SessionGuard
 
 
@@ -39,19 +46,6 @@ class ApiError(HTTPException):
     ) -> None:
         super().__init__(status_code, text or ERROR_TEXTS[code], headers=headers)
         self.code = code
-
-
-# The code of an error raised by the framework itself (an unknown path, a wrong method...).
-_STATUS_CODES: dict[int, ErrorCode] = {
-    400: ErrorCode.BAD_REQUEST,
-    401: ErrorCode.NOT_AUTHENTICATED,
-    403: ErrorCode.FORBIDDEN,
-    404: ErrorCode.NOT_FOUND,
-    405: ErrorCode.METHOD_NOT_ALLOWED,
-    413: ErrorCode.TOO_LARGE,
-    422: ErrorCode.INVALID_DATA,
-    503: ErrorCode.UNAVAILABLE,
-}
 
 
 class ErrorBody(BaseModel):
@@ -79,14 +73,6 @@ def error_responses(descriptions: dict[int, str]) -> dict[int | str, dict[str, A
         status: {"model": InvalidDataBody if status == 422 else ErrorBody, "description": text}
         for status, text in descriptions.items()
     }
-
-
-def error_body(status_code: int, detail: object, code: ErrorCode | None = None) -> dict[str, str]:
-    """The contract's error shape. An error raised by the framework itself (an unknown
-    path, a wrong method) carries its English reason phrase: it gets the contract's text."""
-    code = code or _STATUS_CODES.get(status_code, ErrorCode.INTERNAL)
-    own_text = isinstance(detail, str) and detail and detail != HTTPStatus(status_code).phrase
-    return {"error": str(detail) if own_text else ERROR_TEXTS[code], "codigo": code.value}
 
 
 def token_from_request(request: Request) -> str | None:
@@ -122,6 +108,16 @@ CurrentAdmin = Annotated[Claims, Depends(admin_claims)]
 
 ReadinessCheck = Callable[[Request], Awaitable[None]]
 
+log = get_logger(__name__)
+RETRY_AFTER = "2"  # seconds, on every 503 a dependency caused
+
+
+# Failures of a dependency (Redis, Postgres, a timeout): the service is unavailable for a
+# moment, which the caller can retry; never a 500.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (RedisError, OSError, TimeoutError)
+# Input no store or encoder accepts (a lone surrogate in a JSON string): the request's fault.
+BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (UnicodeError,)
+
 
 def create_api(
     *,
@@ -130,6 +126,10 @@ def create_api(
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[Any]],
     readiness: dict[str, ReadinessCheck],
     interactive_docs: bool,
+    max_body_bytes: int,
+    deadline_seconds: float | None = None,
+    unavailable: tuple[type[Exception], ...] = (),
+    bad_input: tuple[type[Exception], ...] = (),
 ) -> FastAPI:
     """A service's FastAPI app with what every HTTP service has (install_common). The
     OpenAPI document is always at `<prefix>/openapi.json`; the interactive docs page loads
@@ -142,13 +142,31 @@ def create_api(
         openapi_url=f"{prefix}/openapi.json",
         redoc_url=None,
     )
-    install_common(app, readiness=readiness)
+    install_common(
+        app,
+        readiness=readiness,
+        max_body_bytes=max_body_bytes,
+        deadline_seconds=deadline_seconds,
+        unavailable=unavailable,
+        bad_input=bad_input,
+    )
     return app
 
 
-def install_common(app: FastAPI, *, readiness: dict[str, ReadinessCheck]) -> None:
-    """The parts every HTTP service has: error shape, request id, latency metric, health,
-    metrics."""
+def install_common(
+    app: FastAPI,
+    *,
+    readiness: dict[str, ReadinessCheck],
+    max_body_bytes: int,
+    deadline_seconds: float | None = None,
+    unavailable: tuple[type[Exception], ...] = (),
+    bad_input: tuple[type[Exception], ...] = (),
+) -> None:
+    """The parts every HTTP service has: error shape (for every error, unexpected ones
+    included), a request body limit, request id, latency metric, health, metrics.
+    `deadline_seconds`: answer 503 to a request not answered by then (DeadlineMiddleware).
+    `unavailable` and `bad_input` add the service's own dependency and input errors to
+    the ones answered 503 and 400."""
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -168,6 +186,34 @@ def install_common(app: FastAPI, *, readiness: dict[str, ReadinessCheck]) -> Non
         body = {**error_body(422, None, ErrorCode.INVALID_DATA), "detalles": details}
         return JSONResponse(body, status_code=422)
 
+    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning(
+            "dependency failed; answered 503",
+            path=request.url.path,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        return JSONResponse(
+            error_body(503, None), status_code=503, headers={"Retry-After": RETRY_AFTER}
+        )
+
+    async def _bad_input(request: Request, exc: Exception) -> JSONResponse:
+        log.info("unusable input; answered 400", path=request.url.path, error=type(exc).__name__)
+        return JSONResponse(error_body(400, None), status_code=400)
+
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected error; answered 500", path=request.url.path, exc_info=exc)
+        return JSONResponse(error_body(500, None), status_code=500)
+
+    for error in (*UNAVAILABLE_ERRORS, *unavailable):
+        app.add_exception_handler(error, _unavailable)
+    for error in (*BAD_INPUT_ERRORS, *bad_input):
+        app.add_exception_handler(error, _bad_input)
+    app.add_exception_handler(Exception, _internal)
+
+    # Innermost: a refused body is still timed and carries its request id.
+    app.add_middleware(BodyLimitMiddleware, default=max_body_bytes)
+    if deadline_seconds is not None:
+        app.add_middleware(DeadlineMiddleware, seconds=deadline_seconds)
     app.add_middleware(LatencyMiddleware)
     # Added last, so it wraps the others: the id is bound before anything logs.
     app.add_middleware(RequestIdMiddleware)

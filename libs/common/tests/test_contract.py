@@ -10,7 +10,8 @@ from soporte_common.contract import (
     browser_tables,
     reject_text,
 )
-from soporte_common.web import ApiError, error_body
+from soporte_common.errors import error_body
+from soporte_common.web import ApiError
 
 
 def test_every_code_has_a_text() -> None:
@@ -48,3 +49,9 @@ def test_the_browser_tables_are_plain_json_data() -> None:
     tables = browser_tables()
     assert tables["EVENTS"]["SEND_MESSAGE"] == "mensaje_privado"  # type: ignore[index]
     assert tables["REJECT_TEXTS"]["ritmo"] == REJECT_TEXTS[RejectCode.RATE]  # type: ignore[index]
+
+
+def test_a_proxy_status_gets_a_code_and_text_too() -> None:
+    assert error_body(429, "Too Many Requests")["codigo"] == "demasiadas_peticiones"
+    for status in (502, 503, 504):
+        assert error_body(status, None)["codigo"] == "no_disponible", status

@@ -45,6 +45,19 @@ def test_empty_messages_are_refused(text: str) -> None:
     assert rejected({"para": "admin", "mensaje": text}) == "vacio"
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["\u3164", "\u200b\u200b", " \u2060 \ufeff ", "\u115f\u1160", "\u2800", "\u200e\u200f"],
+)
+def test_messages_of_only_invisible_characters_are_empty(text: str) -> None:
+    assert rejected({"para": "admin", "mensaje": text}) == "vacio"
+
+
+@pytest.mark.parametrize("text", ["\u3164hola", "a\u200bb", "🙂", "ñ", "\u2800⠁"])
+def test_invisible_characters_beside_visible_ones_are_fine(text: str) -> None:
+    assert parse_send_request({"para": "admin", "mensaje": text}, max_length=4000).mensaje == text
+
+
 def test_the_length_limit_counts_characters_and_names_the_limit() -> None:
     parse_send_request({"para": "admin", "mensaje": "ñ" * 4000}, max_length=4000)
     with pytest.raises(MessageRejectedError) as info:

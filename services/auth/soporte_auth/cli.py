@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import getpass
 import os
 import sys
@@ -55,7 +56,12 @@ async def _create_admin(settings: AuthSettings, usuario: str, nombre: str, passw
 def main(argv: list[str] | None = None) -> int:
     args, settings = CLI.start(argv)
     if args.command == "serve":
-        serve(create_app, host=settings.bind_host, port=args.port)
+        serve(
+            functools.partial(create_app, settings),
+            host=settings.bind_host,
+            port=args.port,
+            trusted_proxies=settings.trusted_proxies,
+        )
         return 0
     if args.command == "migrate":
         MIGRATIONS.upgrade(settings)

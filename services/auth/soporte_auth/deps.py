@@ -14,6 +14,9 @@ import asyncpg
 from fastapi import Depends, Request
 from redis.asyncio import Redis
 
+from soporte_auth.limits import AddressRate, client_address
+from soporte_auth.names import TeamNames
+from soporte_auth.passwords import Hashing
 from soporte_auth.settings import AuthSettings
 from soporte_auth.throttle import LoginThrottle
 from soporte_auth.users import UserStore
@@ -28,6 +31,9 @@ class State(TypedDict):
     codec: TokenCodec
     guard: SessionGuard
     throttle: LoginThrottle
+    rate: AddressRate
+    hashing: Hashing
+    names: TeamNames
 
 
 def _state(request: Request) -> State:
@@ -54,8 +60,24 @@ def _throttle(request: Request) -> LoginThrottle:
     return _state(request)["throttle"]
 
 
+def _hashing(request: Request) -> Hashing:
+    return _state(request)["hashing"]
+
+
+def _names(request: Request) -> TeamNames:
+    return _state(request)["names"]
+
+
+async def _per_address_rate(request: Request) -> None:
+    await _state(request)["rate"].check(client_address(request), request.url.path)
+
+
 Settings = Annotated[AuthSettings, Depends(_settings)]
 Users = Annotated[UserStore, Depends(_users)]
 Codec = Annotated[TokenCodec, Depends(_codec)]
 Guard = Annotated[SessionGuard, Depends(_guard)]
 Throttle = Annotated[LoginThrottle, Depends(_throttle)]
+Hasher = Annotated[Hashing, Depends(_hashing)]
+Names = Annotated[TeamNames, Depends(_names)]
+# A route counted against SOPORTE_AUTH_RATE_PER_MINUTE: `dependencies=[PerAddressRate]`.
+PerAddressRate = Depends(_per_address_rate)

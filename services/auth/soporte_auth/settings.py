@@ -19,9 +19,25 @@ class AuthSettings(DatabaseSettings):
     demo_user: str = "cliente"
     demo_password: SecretStr = SecretStr("soporte-cliente")
 
-    # Failed logins per username before a pause (guessing passwords is slow on purpose).
+    # Registrations, logins and visitor creations per client address per minute, across
+    # every replica; more are refused with 429 and Retry-After.
+    auth_rate_per_minute: int = 30
+    # Login attempts for one username from one address before that address must wait
+    # `login_lockout_seconds` (guessing passwords is slow on purpose; the real user, from
+    # another address, is not locked out by it).
     login_failures_allowed: int = 10
+    # Attempts for one username from every address together before it pauses for every
+    # address that has not logged in as that user lately (a guessing botnet).
+    login_failures_allowed_per_user: int = 100
     login_lockout_seconds: int = 300
+    # Password hashes (argon2, CPU- and memory-hard) computed at once by this process, and
+    # at once for one client address: a flood from one address waits its own turn.
+    hash_threads: int = 2
+    hashes_per_address: int = 1
+    # Every answer within this many seconds: 503 when Redis or Postgres stalls.
+    request_deadline_seconds: float = 5.0
+    # Each Redis command and Postgres query gives up after this long.
+    dependency_timeout_seconds: float = 2.0
 
     def production_problems(self) -> list[str]:
         problems = super().production_problems()

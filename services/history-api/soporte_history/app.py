@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI, Request
 
-from soporte_common.database import create_pool
+from soporte_common import database
 from soporte_common.redis_client import connect_redis
 from soporte_common.tokens import SessionGuard
 from soporte_common.web import create_api, postgres_ready, redis_ready
@@ -42,7 +42,7 @@ def create_app(settings: HistorySettings | None = None, *, port: int = 8083) -> 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[State]:
-        db = await create_pool(
+        db = await database.create_pool(
             settings.database_url.get_secret_value(), size=settings.database_pool_size
         )
         redis = connect_redis(settings.redis_url)
@@ -77,6 +77,9 @@ def create_app(settings: HistorySettings | None = None, *, port: int = 8083) -> 
         lifespan=lifespan,
         readiness={"redis": redis_ready, "postgres": postgres_ready, "consumer": consumer_alive},
         interactive_docs=settings.env == "local",
+        max_body_bytes=settings.max_body_bytes,
+        unavailable=database.UNAVAILABLE_ERRORS,
+        bad_input=database.BAD_INPUT_ERRORS,
     )
     app.include_router(router)
     app.include_router(workflow_router)

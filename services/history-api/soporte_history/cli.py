@@ -28,7 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     args, settings = CLI.start(argv)
     if args.command == "serve":
         app = functools.partial(create_app, settings, port=args.port)
-        serve(app, host=settings.bind_host, port=args.port)
+        serve(
+            app, host=settings.bind_host, port=args.port, trusted_proxies=settings.trusted_proxies
+        )
     else:
         MIGRATIONS.upgrade(settings)
     return 0

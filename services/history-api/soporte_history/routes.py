@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from soporte_common.contract import ConversationStatus, ErrorCode
 from soporte_common.messages import stream_id_to_db
-from soporte_common.text import USERNAME_PATTERN
+from soporte_common.text import PRINTABLE_PATTERN, USERNAME_PATTERN
 from soporte_common.web import ApiError
 from soporte_history import queries
 from soporte_history.deps import CurrentAdmin, CurrentUser, DbDep, RedisDep, SettledDbDep
@@ -98,7 +98,7 @@ async def conversation_list(
     db: SettledDbDep,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
     before: Annotated[str | None, MessageIdParam] = None,
-    q: Annotated[str | None, Query(max_length=64)] = None,
+    q: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE_PATTERN)] = None,
     estado: ConversationStatus | None = None,
     asignado: Annotated[
         str | None,

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from soporte_common import web
 from soporte_common.contract import ConversationStatus, EntryType, PresenceState
+from soporte_common.text import USERNAME_PATTERN
 
 
 class LoggedMessage(BaseModel):
@@ -101,7 +102,11 @@ class ConversationCounts(BaseModel):
 
 class ReadMark(BaseModel):
     hasta: str = Field(description="the id of the last message read")
-    con: str | None = Field(None, description="the customer's conversation (agents only)")
+    con: str | None = Field(
+        None,
+        pattern=USERNAME_PATTERN,
+        description="the customer's conversation (agents only)",
+    )
 
 
 class StreamBacklog(BaseModel):

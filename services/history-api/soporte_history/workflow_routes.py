@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from soporte_common.contract import ErrorCode
-from soporte_common.text import USERNAME_PATTERN
+from soporte_common.text import PRINTABLE_PATTERN, USERNAME_PATTERN
 from soporte_common.web import ApiError
 from soporte_history import agents, canned, queries, reports
 from soporte_history.deps import CurrentAdmin, CurrentUser, DbDep, RedisDep, SettledDbDep
@@ -74,7 +74,7 @@ async def delete_reply(reply_id: int, _: CurrentAdmin, db: DbDep) -> None:
 async def search_log(
     _: CurrentAdmin,
     db: SettledDbDep,
-    q: Annotated[str, Query(min_length=1, max_length=200)],
+    q: Annotated[str, Query(min_length=1, max_length=200, pattern=PRINTABLE_PATTERN)],
     con: Annotated[str | None, Query(pattern=USERNAME_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=SEARCH_MAX)] = SEARCH_DEFAULT,
 ) -> SearchResults:

@@ -473,6 +473,27 @@ async def test_q_filters_by_username_prefix_or_name_with_wildcards_taken_literal
     assert response.status_code == 422
 
 
+async def test_a_nul_in_a_search_or_a_conversation_name_is_422_never_500(
+    client: httpx.AsyncClient, redis: Redis
+) -> None:
+    maria = await account(redis, "maria", "admin")
+    said = await say(redis, "ana", "hola")
+    answers = [
+        await conversations(client, maria, q="an\x00a"),
+        await mark_read(client, maria, hasta=said, con="an\x00a"),
+        await conversation(client, maria, "an\x00a"),
+    ]
+    assert [(r.status_code, r.json()["codigo"]) for r in answers] == [(422, "datos_invalidos")] * 3
+
+
+async def test_a_large_body_is_refused_with_413(client: httpx.AsyncClient, redis: Redis) -> None:
+    ana = await account(redis, "ana")
+    response = await client.post(
+        "/api/mensajes/leidos", content=b"{" + b" " * 70_000 + b"}", headers=as_user(ana)
+    )
+    assert (response.status_code, response.json()["codigo"]) == (413, "demasiado_grande")
+
+
 # ── reads wait for what was already accepted ─────────────────────────────────────────
 
 

@@ -11,6 +11,8 @@
   event-loop turn: under load the channel backed up and latency grew while CPU sat idle.
   Handing each socket its packet (an in-memory queue put; each socket's writer sends it)
   keeps the listener moving, and every socket still gets the messages in channel order.
+  A socket whose queue has grown past the unsent-output limit gets nothing more: it is
+  closed instead (server.py).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from soporte_common.emits import published_through_the_channel
 from soporte_common.logging import get_logger
 from soporte_common.retrying import retry_forever
 from soporte_realtime import metrics
+from soporte_realtime.server import NOT_READING
 
 log = get_logger(__name__)
 
@@ -55,8 +58,12 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
             for p in (encoded if isinstance(encoded, list) else [encoded])
         ]
         skip = message.get("skip_sid")
+        engine = self.server.eio
         for sid, eio_sid in self.get_participants(namespace, message["room"]):
             if sid == skip:
+                continue
+            if engine.overflowing(eio_sid):  # a client that does not read: it reconnects
+                engine.cut_off(eio_sid, NOT_READING)
                 continue
             for frame in frames:
                 with contextlib.suppress(engineio_exceptions.EngineIOError):  # just closed

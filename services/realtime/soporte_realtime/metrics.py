@@ -6,6 +6,12 @@ CONNECTIONS = Gauge("soporte_realtime_connections", "Open Socket.IO connections 
 CONNECTIONS_REFUSED = Counter(
     "soporte_realtime_connections_refused_total", "Handshakes refused, by reason.", ["reason"]
 )
+SOCKETS_CLOSED = Counter(
+    "soporte_realtime_sockets_closed_total",
+    "Sockets the replica closed itself, by reason: sin_unirse (no valid join in time), "
+    "binario (a binary packet), sin_leer (unsent output past the limit).",
+    ["reason"],
+)
 ACCEPTED = Counter("soporte_messages_accepted_total", "Messages appended to the stream.")
 REFUSED = Counter("soporte_messages_refused_total", "Messages refused, by reason.", ["reason"])
 DELIVERED = Counter(

@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 from typing import Any
 
 import engineio.async_drivers.aiohttp as engineio_aiohttp
 import orjson
-import socketio
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -26,6 +26,7 @@ from soporte_realtime.handlers import ChatNamespace
 from soporte_realtime.manager import ReplicaManager
 from soporte_realtime.presence import SocketRegistry
 from soporte_realtime.presence_keeper import PresenceKeeper
+from soporte_realtime.server import ReplicaServer
 from soporte_realtime.sessions import Sessions
 from soporte_realtime.settings import RealtimeSettings
 from soporte_realtime.workflow import Workflow
@@ -50,7 +51,13 @@ class OrjsonForSocketIO:
 
     @staticmethod
     def loads(data: str | bytes, **_: Any) -> Any:
-        return orjson.loads(data)
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            # orjson refuses text no UTF-8 can hold, such as a lone surrogate escape
+            # ("\ud800"); the standard parser reads it, so the event reaches its handler and
+            # the sender gets the `caracteres` acknowledgement instead of silence.
+            return json.loads(data)
 
 
 class Replica:
@@ -62,7 +69,9 @@ class Replica:
         self.manager = ReplicaManager(
             settings.redis_url, channel=keys.SOCKETIO_CHANNEL, on_resubscribed=self.resync
         )
-        self.sio = socketio.AsyncServer(
+        self.sio = ReplicaServer(
+            join_timeout=settings.join_timeout_seconds,
+            max_unsent_bytes=settings.max_unsent_bytes,
             async_mode="aiohttp",
             client_manager=self.manager,
             json=OrjsonForSocketIO,

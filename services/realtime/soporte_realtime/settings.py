@@ -24,6 +24,11 @@ class RealtimeSettings(SoporteSettings):
     presence_ttl_seconds: float = 25.0
     # How often each replica looks for sockets that stopped counting.
     presence_sweep_seconds: float = 3.0
+    # An engine.io session that has not joined with a valid token by then is closed.
+    join_timeout_seconds: float = 10.0
+    # A socket whose unsent output (queued for a client that does not read) passes this
+    # many bytes is closed; its client reconnects and catches up.
+    max_unsent_bytes: int = 1024 * 1024
     ping_interval_seconds: int = 25
     ping_timeout_seconds: int = 20
     # Who gets a new or reopened conversation that nobody holds: `round_robin` hands it to

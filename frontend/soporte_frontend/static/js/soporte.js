@@ -12,7 +12,7 @@
 //   ui                the views (ui/*.js), told what changed
 //   socket            the live connection (socket.js)
 
-import { api, goToLogin } from "./api.js";
+import { api, ApiError, goToLogin } from "./api.js";
 import { cameBack, open, retry, send } from "./actions.js";
 import {
   assign,
@@ -33,7 +33,7 @@ import { Reads } from "./data/reads.js";
 import { DEFAULT_TAB, TabCounts, tabOf } from "./data/tabs.js";
 import { eventHandlers } from "./dispatch.js";
 import { createHistory } from "./history.js";
-import { applyTranslations, toggleLanguage } from "./i18n.js";
+import { applyTranslations, t, toggleLanguage } from "./i18n.js";
 import { connect } from "./socket.js";
 import { loadOlder, resync, search } from "./sync.js";
 import { CannedDialog } from "./ui/canned.js";
@@ -194,6 +194,19 @@ function addAgentViews(client) {
   $("enlace-informes").hidden = false;
 }
 
+/** Signs out, or says the session is still open: leaving for the login page after a failed
+ * logout would leave a working session behind the user's back. */
+async function signOut(client) {
+  try {
+    await api.logout();
+  } catch (err) {
+    // The server's answer says why (a 503: the session stays open); no answer at all, ours.
+    client.ui.status.show(err instanceof ApiError ? err.message : t("logout.network"));
+    return;
+  }
+  goToLogin();
+}
+
 /** The page's own controls: back to the list, language, notifications, sign out, and
  * the tab being left or shown again. */
 function wirePage(client) {
@@ -211,13 +224,7 @@ function wirePage(client) {
     ui.notify.showUnread(reads.total());
   });
   $("avisos").addEventListener("click", () => ui.notify.toggle());
-  $("salir").addEventListener("click", async () => {
-    try {
-      await api.logout();
-    } finally {
-      goToLogin();
-    }
-  });
+  $("salir").addEventListener("click", () => signOut(client));
   window.addEventListener("pagehide", () => reads.flush());
   document.addEventListener("visibilitychange", () => cameBack(client));
 }

@@ -1,0 +1,176 @@
+"""python-socketio's AsyncServer with the edge's limits (docs/operations.md, "Edge limits"):
+no client holds the replica's memory or a session for nothing.
+
+- An engine.io session that has not joined the namespace with a valid token within
+  `join_timeout` seconds is closed (a refused handshake closes sooner, handlers.py).
+- Binary packets are refused (the contract has none) and the session closed at once: a
+  pending binary packet would otherwise gather every attachment the client sends.
+- A socket whose unsent output passes `max_unsent_bytes` (a client that does not read) is
+  closed; its client reconnects and catches up from the history API, as after any drop.
+
+Each engine.io socket's outgoing queue counts the bytes it holds (`Outbox`); the replica's
+manager checks it before handing a socket a message (manager.py). Closing a WebSocket
+resets its TCP connection: its writer may be stuck on a peer that reads nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import struct
+from typing import Any, Final
+
+import engineio
+import socketio
+from engineio.async_drivers import aiohttp as engineio_aiohttp
+
+from soporte_common.logging import get_logger
+from soporte_realtime import metrics
+
+log = get_logger(__name__)
+
+# Socket.IO packet types 5 and 6 (BINARY_EVENT, BINARY_ACK) announce attachments to come.
+BINARY_PACKET_TYPES: Final = ("5", "6")
+DISCONNECT_PACKET: Final = "1"
+NOT_JOINED, BINARY, NOT_READING = "sin_unirse", "binario", "sin_leer"
+_PACKET_OVERHEAD: Final = 16  # a queued packet's cost beyond its data, roughly
+
+
+def _size(packet: Any) -> int:
+    data = getattr(packet, "data", None)
+    return _PACKET_OVERHEAD + (len(data) if isinstance(data, str | bytes) else 0)
+
+
+class Outbox(asyncio.Queue[Any]):
+    """An engine.io socket's packets not yet written to its transport, and their size."""
+
+    unsent_bytes: int
+
+    def _init(self, maxsize: int) -> None:
+        super()._init(maxsize)
+        self.unsent_bytes = 0
+
+    def _put(self, item: Any) -> None:
+        self.unsent_bytes += _size(item)
+        super()._put(item)
+
+    def _get(self) -> Any:
+        item = super()._get()
+        self.unsent_bytes -= _size(item)
+        return item
+
+
+class _TrackedWebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]
+    """engine.io's aiohttp WebSocket, registering its TCP transport with the server for as
+    long as it runs, so that the server can cut the session off."""
+
+    async def __call__(self, environ: dict[str, Any]) -> Any:
+        server: EngineServer = self.server
+        sid: str = self.handler.__self__.sid  # the engine.io socket this WebSocket serves
+        server.tcp_transports[sid] = environ["aiohttp.request"].transport
+        try:
+            return await super().__call__(environ)
+        finally:
+            server.tcp_transports.pop(sid, None)
+
+
+class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
+    max_unsent_bytes = 1024 * 1024
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        drivers: dict[str, Any] = self._async  # type: ignore[has-type]  # engine.io sets it
+        self._async = {**drivers, "websocket": _TrackedWebSocket}
+        self.tcp_transports: dict[str, asyncio.Transport] = {}
+        self._cutting: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def create_queue(self, *args: Any, **kwargs: Any) -> Outbox:
+        return Outbox(*args, **kwargs)
+
+    def unsent_bytes(self, sid: str) -> int:
+        """Bytes queued for the socket, and those its transport has not sent yet."""
+        socket = self.sockets.get(sid)
+        if socket is None:
+            return 0
+        transport = self.tcp_transports.get(sid)
+        buffered = transport.get_write_buffer_size() if transport is not None else 0
+        unsent: int = socket.queue.unsent_bytes
+        return unsent + buffered
+
+    def overflowing(self, sid: str) -> bool:
+        return self.unsent_bytes(sid) > self.max_unsent_bytes
+
+    def is_cut_off(self, sid: str) -> bool:
+        return sid in self._cutting
+
+    def cut_off(self, sid: str, reason: str) -> None:
+        """Close the session now (once, however often asked): its client reconnects."""
+        socket = self.sockets.get(sid)
+        if sid in self._cutting or socket is None or socket.closed:
+            return
+        self._cutting.add(sid)
+        metrics.SOCKETS_CLOSED.labels(reason).inc()
+        log.warning("closing a socket", eio_sid=sid, reason=reason)
+        task = asyncio.create_task(self._cut(sid, socket))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _cut(self, sid: str, socket: Any) -> None:
+        try:
+            transport = self.tcp_transports.get(sid)
+            if transport is not None:
+                reset(transport)
+            await socket.close(wait=False, abort=True, reason=self.reason.SERVER_DISCONNECT)
+            self.sockets.pop(sid, None)
+        finally:
+            self._cutting.discard(sid)
+
+
+def reset(transport: asyncio.Transport) -> None:
+    """Close a TCP connection with a reset: the kernel drops what it still holds for a peer
+    that reads nothing (a plain close would keep it, megabytes, until the peer reads or
+    the kernel gives up), and the connection's reader and stuck writer end at once."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+
+
+class ReplicaServer(socketio.AsyncServer):  # type: ignore[misc]
+    """The Socket.IO server of a replica: python-socketio's, with the limits above."""
+
+    def __init__(self, *, join_timeout: float, max_unsent_bytes: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.join_timeout = join_timeout
+        self.eio.max_unsent_bytes = max_unsent_bytes
+
+    def _engineio_server_class(self) -> type[EngineServer]:
+        return EngineServer
+
+    def joined(self, eio_sid: str) -> bool:
+        sid = self.manager.sid_from_eio_sid(eio_sid, "/")
+        return sid is not None and bool(self.manager.is_connected(sid, "/"))
+
+    def _expect_join(self, eio_sid: str) -> None:
+        asyncio.get_running_loop().call_later(self.join_timeout, self._check_joined, eio_sid)
+
+    def _check_joined(self, eio_sid: str) -> None:
+        if eio_sid in self.eio.sockets and not self.joined(eio_sid):
+            self.eio.cut_off(eio_sid, NOT_JOINED)
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> None:
+        await super()._handle_eio_connect(eio_sid, environ)
+        self._expect_join(eio_sid)
+
+    async def _handle_eio_message(self, eio_sid: str, data: str | bytes) -> None:
+        if self.eio.is_cut_off(eio_sid):
+            return
+        if isinstance(data, bytes) or data[:1] in BINARY_PACKET_TYPES:
+            self.eio.cut_off(eio_sid, BINARY)
+            return
+        await super()._handle_eio_message(eio_sid, data)
+        if data[:1] == DISCONNECT_PACKET:  # it left the namespace: join again or be closed
+            self._expect_join(eio_sid)
