@@ -4,7 +4,8 @@
 
 import { api, ApiError, goToLogin } from "./api.js";
 import { AUDIT_ACTIONS } from "./contract.js";
-import { applyTranslations, formatTime, t, toggleLanguage } from "./i18n.js";
+import { AUDIT_STRINGS } from "./audit-strings.js";
+import { addStrings, applyTranslations, formatTime, t, toggleLanguage } from "./i18n.js";
 
 const AGENT_ROLE = "admin";
 const PAGE = 50;
@@ -79,6 +80,7 @@ async function load(more) {
 }
 
 async function main() {
+  addStrings(AUDIT_STRINGS);
   applyTranslations();
   document.title = t("audit.pagetitle");
   let profile;

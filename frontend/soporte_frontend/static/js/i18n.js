@@ -164,29 +164,6 @@ const STRINGS = {
     "erase.failed": "No se pudo borrar: {error}",
     "erase.done": "{usuario} se ha borrado",
     "audit.link": "Auditoría",
-    "audit.pagetitle": "Soporte — Auditoría",
-    "audit.title": "Auditoría",
-    "audit.loading": "Cargando la auditoría…",
-    "audit.failed": "No se pudo cargar la auditoría: {error}",
-    "audit.empty": "Ninguna acción coincide.",
-    "audit.filter": "Filtrar",
-    "audit.more": "Más antiguas",
-    "audit.any": "Todas",
-    "audit.when": "Cuándo",
-    "audit.agent": "Agente",
-    "audit.action": "Acción",
-    "audit.target": "Sobre",
-    "audit.details": "Detalles",
-    "audit.nobody": "Soporte",
-    "audit.action.inicio_sesion": "Inicio de sesión",
-    "audit.action.asignacion": "Asignación",
-    "audit.action.estado": "Cambio de estado",
-    "audit.action.nota": "Nota interna",
-    "audit.action.exportacion": "Exportación de datos",
-    "audit.action.borrado": "Borrado de cliente",
-    "audit.action.retencion": "Retención",
-    "audit.action.agente_creado": "Agente creado",
-    "audit.action.sitio_creado": "Sitio creado",
   },
   en: {
     "app.title": "Support",
@@ -349,35 +326,17 @@ const STRINGS = {
     "erase.failed": "Could not erase: {error}",
     "erase.done": "{usuario} was erased",
     "audit.link": "Audit",
-    "audit.pagetitle": "Support — Audit",
-    "audit.title": "Audit",
-    "audit.loading": "Loading the audit trail…",
-    "audit.failed": "Could not load the audit trail: {error}",
-    "audit.empty": "No action matches.",
-    "audit.filter": "Filter",
-    "audit.more": "Older",
-    "audit.any": "All",
-    "audit.when": "When",
-    "audit.agent": "Agent",
-    "audit.action": "Action",
-    "audit.target": "On",
-    "audit.details": "Details",
-    "audit.nobody": "Soporte",
-    "audit.action.inicio_sesion": "Sign-in",
-    "audit.action.asignacion": "Assignment",
-    "audit.action.estado": "Status change",
-    "audit.action.nota": "Internal note",
-    "audit.action.exportacion": "Data export",
-    "audit.action.borrado": "Customer erased",
-    "audit.action.retencion": "Retention",
-    "audit.action.agente_creado": "Agent created",
-    "audit.action.sitio_creado": "Site created",
   },
 };
 
 const KEY = "soporte.idioma";
 export let lang = localStorage.getItem(KEY) || "es";
 if (!STRINGS[lang]) lang = "es";
+
+/** A page's own strings (`{es: {...}, en: {...}}`), added to the shared ones. */
+export function addStrings(extra) {
+  for (const [language, strings] of Object.entries(extra)) Object.assign(STRINGS[language], strings);
+}
 
 export function t(key, vars = {}) {
   const text = STRINGS[lang][key] ?? STRINGS.es[key] ?? key;
