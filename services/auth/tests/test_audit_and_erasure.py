@@ -6,6 +6,7 @@ import asyncio
 
 import httpx
 import pytest
+import structlog
 from redis.asyncio import Redis
 
 from soporte_auth.cli import main as auth_cli
@@ -35,6 +36,9 @@ async def test_agents_logins_and_creations_are_audited_and_customers_logins_are_
     monkeypatch.setenv("SOPORTE_NEW_ADMIN_PASSWORD", "agente-secreto")
     assert await asyncio.to_thread(auth_cli, ["create-admin", "maria"]) == 0
     assert await asyncio.to_thread(auth_cli, ["create-admin", "maria"]) == 1  # exists: no entry
+    # The command configured logging for a process of its own: undo that here, or loggers
+    # first used below would keep its configuration (and escape other tests' capture).
+    structlog.reset_defaults()
 
     assert (await login(client, "maria", "agente-secreto")).status_code == 200
     assert (await login(client, "maria", "mal")).status_code == 401
