@@ -57,6 +57,12 @@ async def test_erasing_takes_the_typed_username_and_the_customer_leaves_every_vi
     await expect(erasure.first).to_be_visible()
     await expect(erasure.first).to_contain_text(agent.usuario)
     await expect(erasure.first).to_contain_text("Borrado de cliente")
+    # Filtered to what was done to ana: her erasure, and nothing about anybody else.
+    await page.locator("#filtro-objetivo").fill(ana.usuario)
+    await page.locator("#filtro-accion").select_option("borrado")
+    await page.locator("#filtros").get_by_role("button").click()
+    await expect(page.locator("#eventos tbody tr")).to_have_count(1)
+    await expect(erasure).to_have_count(1)
 
 
 async def test_a_customer_downloads_their_own_data_from_their_page(
