@@ -19,6 +19,7 @@ import {
   changeStatus,
   chooseTab,
   deleteCannedReply,
+  eraseCustomer,
   loadCannedReplies,
   openResult,
   rememberedTab,
@@ -41,6 +42,7 @@ import { Composer } from "./ui/composer.js";
 import { Layout } from "./ui/layout.js";
 import { ListView } from "./ui/list.js";
 import { Notifier } from "./ui/notify.js";
+import { PrivacyTools } from "./ui/privacy.js";
 import { SearchView } from "./ui/search.js";
 import { StatusView } from "./ui/status.js";
 import { Suggestions } from "./ui/suggestions.js";
@@ -191,7 +193,25 @@ function addAgentViews(client) {
     onSearch: (query) => searchMessages(client, query),
     onOpen: (result) => openResult(client, result),
   });
+  ui.privacy = new PrivacyTools({
+    store,
+    elements: {
+      exportLink: $("exportar-cliente"),
+      erase: $("borrar-cliente"),
+      dialog: $("dialogo-borrar"),
+      form: $("form-borrar"),
+      title: $("titulo-borrar"),
+      explanation: $("borrar-explicacion"),
+      label: $("borrar-etiqueta"),
+      input: $("borrar-confirmacion"),
+      error: $("borrar-error"),
+      confirm: $("borrar-confirmar"),
+      cancel: $("borrar-cancelar"),
+    },
+    onErase: (usuario) => eraseCustomer(client, usuario),
+  });
   $("enlace-informes").hidden = false;
+  $("enlace-auditoria").hidden = false;
 }
 
 /** Signs out, or says the session is still open: leaving for the login page after a failed
@@ -244,6 +264,7 @@ async function main() {
   wirePage(client);
   if (!client.agent) {
     store.ensure(profile.usuario, profile.nombre);
+    $("descargar-datos").hidden = false; // a customer's own data, as one JSON document
     store.openKey = profile.usuario;
     ui.layout.showThread(false);
   }
