@@ -2,12 +2,12 @@
 // first, filtered by agent, action and target, a page at a time. Customers are sent back
 // to their conversation. Every value is shown as text.
 
+import { openAgentPage } from "./agent-page.js";
 import { api, ApiError, goToLogin } from "./api.js";
 import { AUDIT_ACTIONS } from "./contract.js";
 import { AUDIT_STRINGS } from "./audit-strings.js";
-import { addStrings, applyTranslations, formatTime, t, toggleLanguage } from "./i18n.js";
+import { addStrings, formatTime, t, toggleLanguage } from "./i18n.js";
 
-const AGENT_ROLE = "admin";
 const PAGE = 50;
 const $ = (id) => document.getElementById(id);
 
@@ -81,16 +81,7 @@ async function load(more) {
 
 async function main() {
   addStrings(AUDIT_STRINGS);
-  applyTranslations();
-  document.title = t("audit.pagetitle");
-  let profile;
-  try {
-    profile = await api.me();
-  } catch {
-    return goToLogin();
-  }
-  if (profile.rol !== AGENT_ROLE) return window.location.assign("/soporte");
-  $("quien").textContent = profile.nombre;
+  if (!(await openAgentPage("audit.pagetitle"))) return;
   renderActions();
   $("filtros").addEventListener("submit", (event) => {
     event.preventDefault();

@@ -12,6 +12,7 @@
 //   ui                the views (ui/*.js), told what changed
 //   socket            the live connection (socket.js)
 
+import { AGENT_ROLE } from "./agent-page.js";
 import { api, ApiError, goToLogin } from "./api.js";
 import { cameBack, open, retry, send } from "./actions.js";
 import {
@@ -50,7 +51,6 @@ import { TabsView } from "./ui/tabs.js";
 import { ThreadView } from "./ui/thread.js";
 import { WorkflowBar } from "./ui/workflow.js";
 
-const AGENT_ROLE = "admin";
 
 const $ = (id) => document.getElementById(id);
 
