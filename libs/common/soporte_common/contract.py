@@ -32,6 +32,12 @@ class Event(StrEnum):
     # server → admins: a note, and every change of a conversation's status or assignee
     NOTE_RECEIVED = "nota_recibida"
     CONVERSATION_UPDATED = "conversacion_actualizada"
+    # both ways, never stored: someone is typing in a conversation (client → server
+    # `{con?}`; server → the other side and the other agents `{de, con}`)
+    TYPING = "escribiendo"
+    # server → client, never stored: the other side has read up to `hasta` (history-api
+    # emits it after storing a read mark)
+    SEEN = "visto"
 
 
 class EntryType(StrEnum):
