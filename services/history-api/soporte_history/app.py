@@ -16,6 +16,7 @@ from soporte_common.web import create_api, postgres_ready, redis_ready
 from soporte_history.consumer import StreamConsumer
 from soporte_history.deps import State, app_state
 from soporte_history.routes import internal, router
+from soporte_history.seen import router as seen_router
 from soporte_history.settings import HistorySettings
 from soporte_history.state_seed import keep_states_seeded
 from soporte_history.workflow_routes import router as workflow_router
@@ -83,5 +84,6 @@ def create_app(settings: HistorySettings | None = None, *, port: int = 8083) -> 
     )
     app.include_router(router)
     app.include_router(workflow_router)
+    app.include_router(seen_router)
     app.include_router(internal)
     return app

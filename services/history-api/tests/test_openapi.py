@@ -53,6 +53,7 @@ def test_the_document_lists_the_history_endpoints(document: dict[str, Any]) -> N
         ("get", "/api/informes"),
         ("get", "/api/soporte/tiempo-respuesta"),
         ("get", "/api/agentes"),
+        ("get", "/api/mensajes/visto"),
     }
 
 
