@@ -235,7 +235,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
             None,
             "≥ 95% of quiet",
             "higher",
-            None if quiet_rate is None else at_least(typing_rate, 0.95 * quiet_rate),
+            None if not quiet_rate else at_least(typing_rate, 0.95 * quiet_rate),
             "msg/s",
         ),
     ]
