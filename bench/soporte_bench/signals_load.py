@@ -1,7 +1,8 @@
-"""(i) The typing tax: the highest sustained message rate, measured as (a) measures it,
-once on a quiet stack and once while 100 customers type (each sends `escribiendo` every
-2 s, as a browser does while its user types). Live signals must not tax messages: the
-second figure stays within 5% of the first.
+"""(i) The typing tax: the highest sustained message rate, measured as (a) measures it
+(with the looser latency ceiling P99_MS), once on a quiet stack and once while 100
+customers type (each sends `escribiendo` every 2 s, as a browser does while its user
+types). Live signals must not tax messages: the second figure stays within 5% of the
+first.
 
 The typists are python-socketio clients through the gateway, started before the load and
 kept typing for all of it, staggered so the signals arrive evenly (50 a second). An agent
@@ -32,9 +33,11 @@ from soporte_common.tokens import Rol, TokenCodec
 TYPISTS: Final = 100
 SIGNAL_EVERY_S: Final = 2.0  # the browser's own throttle (frontend data/typing.js)
 CONNECTS_AT_ONCE: Final = 50
-# The search starts lower than (a)'s: on a shared host the first step of (a) may already
-# fail, which would leave nothing to compare.
+# The search starts lower than (a)'s and allows a higher p99 (no loss and storage keeping
+# up still required): on a shared host (a)'s 50 ms may fail at its first step, leaving
+# nothing to compare. Both runs use the same criteria, so the ratio is what counts.
 RATE_START_SHARE: Final = 4
+P99_MS: Final = 250
 
 CODEC = TokenCodec(LOCAL_JWT_SECRET)
 
@@ -95,7 +98,7 @@ async def _while_typing(target: Soporte, scale: Scale, out: Path, typists: int) 
         for i, sio in enumerate(sockets)
     ]
     try:
-        load = await asyncio.to_thread(scenarios.find_max, target, _lower_start(scale), out)
+        load = await asyncio.to_thread(_find_max, target, scale, out)
     finally:
         stop.set()
         sent = sum(await asyncio.gather(*typing))
@@ -109,13 +112,14 @@ async def _while_typing(target: Soporte, scale: Scale, out: Path, typists: int) 
     }
 
 
-def _lower_start(scale: Scale) -> Scale:
-    return dataclasses.replace(scale, rate_start=scale.rate_start // RATE_START_SHARE)
+def _find_max(target: Soporte, scale: Scale, out: Path) -> dict[str, Any]:
+    lower = dataclasses.replace(scale, rate_start=scale.rate_start // RATE_START_SHARE)
+    return scenarios.find_max(target, lower, out, p99_ms=P99_MS)
 
 
 def quiet(target: Soporte, scale: Scale, out: Path) -> dict[str, Any]:
-    """The rate with nobody typing (the same measure as (a), on a stack of its own)."""
-    return scenarios.find_max(target, _lower_start(scale), out)
+    """The rate with nobody typing (measured as (a), on a stack of its own)."""
+    return _find_max(target, scale, out)
 
 
 def typing(target: Soporte, scale: Scale, out: Path) -> dict[str, Any]:
