@@ -102,6 +102,10 @@ async def _while_typing(target: Soporte, scale: Scale, out: Path, typists: int) 
     finally:
         stop.set()
         sent = sum(await asyncio.gather(*typing))
+        for _ in range(50):  # the last signals are still on their way to the agent
+            if seen >= sent:
+                break
+            await asyncio.sleep(0.1)
         await asyncio.gather(*(sio.disconnect() for sio in [*sockets, agent]))
     return {
         "typists": typists,
