@@ -83,14 +83,11 @@ class TypingRelay:
         if not self.limiter.allow(sid):
             metrics.TYPING.labels("descartada").inc()
             return
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for rooms, de in route.emits:
-                signal = {"de": de, "con": route.conversation}
-                pipe.publish(
-                    keys.SOCKETIO_CHANNEL,
-                    encode_emit(Event.TYPING.value, rooms, signal, skip_sid=sid),
-                )
-            await pipe.execute()
+        for rooms, de in route.emits:  # one publish for a customer's, two for an agent's
+            signal = {"de": de, "con": route.conversation}
+            await self.redis.publish(
+                keys.SOCKETIO_CHANNEL, encode_emit(Event.TYPING.value, rooms, signal, skip_sid=sid)
+            )
         metrics.TYPING.labels("enviada").inc()
 
     def forget(self, sid: str) -> None:
