@@ -112,7 +112,9 @@ class Replica:
                 workflow=self.workflow,
                 sessions=self.sessions,
                 presence=self.presence,
-                typing=TypingRelay(self.redis, min_interval=settings.typing_min_interval_seconds),
+                typing=TypingRelay(
+                    self.sio, self.redis, min_interval=settings.typing_min_interval_seconds
+                ),
                 max_message_length=settings.max_message_length,
             )
         )
