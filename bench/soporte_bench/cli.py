@@ -2,7 +2,7 @@
 
     soporte-bench                  every scenario against Soporte, then the peer if found
     soporte-bench --smoke          a few seconds of tiny load (CI: proves the tooling works)
-    soporte-bench --only a,d       a subset: a (find-max, b, c), d (ramp), e, f, g, h
+    soporte-bench --only a,d       a subset: a (find-max, b, c), d (ramp), e, f, g, h, i
     soporte-bench --no-peer        Soporte only
 
 Each measurement starts a fresh stack exactly as `make run` does (two realtime replicas
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from soporte_bench import edge, harness, history, report, scenarios, workflow_load
+from soporte_bench import edge, harness, history, report, scenarios, signals_load, workflow_load
 from soporte_bench.scenarios import SMOKE, Scale, step
 from soporte_bench.targets import Peer, Soporte, Target
 
@@ -99,6 +99,21 @@ def run_target(target: Target, scale: Scale, only: set[str], out: Path) -> dict[
             "(h) logins from other addresses, calm and during a login flood from one",
             lambda: edge.auth_flood(target, logins=scale.auth_logins, workers=scale.flood_workers),
         )
+    if isinstance(target, Soporte) and "i" in only:
+        results["typing_tax"] = {
+            "quiet": measured(
+                target,
+                scale,
+                "(i) the typing tax: max sustained msg/s, nobody typing",
+                lambda: signals_load.quiet(target, scale, out / "typing_quiet.json"),
+            ),
+            "typing": measured(
+                target,
+                scale,
+                f"(i) the typing tax: max sustained msg/s, {signals_load.TYPISTS} customers typing",
+                lambda: signals_load.typing(target, scale, out / "typing_busy.json"),
+            ),
+        }
     return results
 
 
@@ -110,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--smoke", action="store_true", help="a few seconds of tiny load")
     parser.add_argument(
-        "--only", default="a,d,e,f,g,h", help="scenarios: a (with b, c), d, e, f, g, h"
+        "--only", default="a,d,e,f,g,h,i", help="scenarios: a (with b, c), d, e, f, g, h, i"
     )
     parser.add_argument("--no-peer", action="store_true", help="measure Soporte only")
     parser.add_argument(

@@ -79,6 +79,9 @@ def rows(results: dict[str, Any]) -> list[Row]:
     twice = _get(s, "workflow", "assigned_twice_or_more")
     dropped = _get(s, "workflow", "never_assigned")
     rate = _get(s, "workflow", "rate_per_second") or Scale().workflow_rate
+    quiet_rate = _max_rate(_get(s, "typing_tax", "quiet"))
+    typing_rate = _max_rate(_get(s, "typing_tax", "typing", "findmax"))
+    typists = _get(s, "typing_tax", "typing", "typists")
 
     def at_least(value: float | None, floor: float | None) -> bool | None:
         return None if value is None or floor is None else value >= floor
@@ -222,6 +225,24 @@ def rows(results: dict[str, Any]) -> list[Row]:
             "lower",
             at_most(flooded_login, 999.999),
             "ms",
+        ),
+        Row(
+            "(i) max sustained msg/s (p99 < 250 ms), nobody typing",
+            quiet_rate,
+            None,
+            "—",
+            "higher",
+            None,
+            "msg/s",
+        ),
+        Row(
+            f"(i) max sustained msg/s (p99 < 250 ms), {typists} customers typing (one / 2 s each)",
+            typing_rate,
+            None,
+            "≥ 95% of quiet",
+            "higher",
+            None if not quiet_rate else at_least(typing_rate, 0.95 * quiet_rate),
+            "msg/s",
         ),
     ]
 

@@ -33,7 +33,7 @@ from soporte_common.asgi import (
 )
 from soporte_common.contract import ErrorCode, browser_tables
 from soporte_common.errors import error_body
-from soporte_common.settings import HttpSettings
+from soporte_frontend.settings import FrontendSettings
 
 STATIC = Path(__file__).parent / "static"
 VENDOR_BUILD_HINT = "run `make setup` (it copies socket.io-client from node_modules)"
@@ -67,6 +67,24 @@ def contract_module() -> str:
 
 def contract_script() -> Callable[[Request], Awaitable[Response]]:
     body = contract_module()
+
+    async def endpoint(_: Request) -> Response:
+        return Response(body, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+    return endpoint
+
+
+def config_script(settings: FrontendSettings) -> Callable[[Request], Awaitable[Response]]:
+    """The pages' settings (FrontendSettings.page_config) as an ES module: the page learns
+    them as it learns the contract, with no request of its own."""
+    lines = [
+        "// Generated from the pages server's settings (SOPORTE_*).",
+        *(
+            f"export const {name} = {json.dumps(value)};"
+            for name, value in settings.page_config().items()
+        ),
+    ]
+    body = "\n".join(lines) + "\n"
 
     async def endpoint(_: Request) -> Response:
         return Response(body, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
@@ -151,8 +169,8 @@ async def http_error(_: Request, exc: Exception) -> Response:
     return JSONResponse(error_body(status, None), status_code=status)
 
 
-def create_app(settings: HttpSettings | None = None) -> Starlette:
-    settings = settings or HttpSettings()
+def create_app(settings: FrontendSettings | None = None) -> Starlette:
+    settings = settings or FrontendSettings()
     return Starlette(
         routes=[
             Route("/", page("login.html")),
@@ -164,6 +182,7 @@ def create_app(settings: HttpSettings | None = None) -> Starlette:
             Route("/metrics", metrics),
             Route("/_error/{status:int}", gateway_error),
             Route("/static/js/contract.js", contract_script()),
+            Route("/static/js/config.js", config_script(settings)),
             Mount("/static", RevalidatedStaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[

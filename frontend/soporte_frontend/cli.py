@@ -7,13 +7,13 @@ import sys
 
 from soporte_common.cli import ServiceCli
 from soporte_common.serving import serve
-from soporte_common.settings import HttpSettings
 from soporte_frontend.app import create_app
+from soporte_frontend.settings import FrontendSettings
 
 CLI = ServiceCli(
     "soporte-frontend",
     "frontend",
-    HttpSettings,
+    FrontendSettings,
     __doc__,
     serve_help="serve the pages",
     default_port=8084,

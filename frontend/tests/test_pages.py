@@ -10,6 +10,7 @@ import pytest
 
 from soporte_common.contract import browser_tables
 from soporte_frontend.app import STATIC, create_app
+from soporte_frontend.settings import FrontendSettings
 
 
 @pytest.fixture
@@ -121,6 +122,31 @@ def test_the_data_modules_contract_words_are_the_contracts() -> None:
     spelled = json.loads(printed)
     assert spelled["MESSAGE"] == entry_types["MESSAGE"]
     assert spelled["STATUS"] == tables["CONVERSATION_STATES"]
+    presence = STATIC / "js" / "data" / "presence.js"
+    printed = subprocess.run(
+        [
+            "node",
+            "--input-type=module",
+            "-e",
+            f"import {{ PRESENCE }} from {json.dumps(presence.as_uri())};"
+            " console.log(JSON.stringify(PRESENCE));",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert json.loads(printed) == tables["PRESENCE_STATES"]
+
+
+async def test_the_pages_learn_their_settings_from_a_module() -> None:
+    """The idle time after which an agent with every tab hidden shows as away."""
+    app = create_app(FrontendSettings(idle_away_seconds=42))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        response = await client.get("/static/js/config.js")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert "export const IDLE_AWAY_SECONDS = 42;" in response.text.splitlines()
 
 
 async def test_unknown_paths_and_wrong_methods_get_the_contracts_json(

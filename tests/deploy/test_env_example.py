@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings
 
 from soporte_auth.settings import AuthSettings
 from soporte_common.settings import DatabaseSettings, SoporteSettings
+from soporte_frontend.settings import FrontendSettings
 from soporte_history.settings import HistorySettings
 from soporte_realtime.settings import RealtimeSettings
 from soporte_stack.config import StackConfig
@@ -25,6 +26,7 @@ SETTINGS: list[type[BaseSettings]] = [
     AuthSettings,
     HistorySettings,
     RealtimeSettings,
+    FrontendSettings,
     StackConfig,
 ]
 # Read straight from the environment, not through a settings class.

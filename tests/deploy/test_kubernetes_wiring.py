@@ -148,6 +148,7 @@ def test_the_pages_server_gets_no_secret_and_stays_out_of_production_mode(
     objects = rendered["production"]
     assert secret_files(objects, "frontend") == set()
     assert "SOPORTE_ENV" not in environment(objects, "frontend")
+    assert "SOPORTE_IDLE_AWAY_SECONDS" in environment(objects, "frontend")  # its one setting
     assert config(objects)["SOPORTE_ENV"] == "production"
 
 

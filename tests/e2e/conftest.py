@@ -114,12 +114,16 @@ class Chat:
     availability: list[Any] = field(default_factory=list)  # soporte_disponible, in order
     # The conversation log's live entries (messages, notes, updates), in arrival order.
     log: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # The live signals (never stored): typing, seen receipts, agents' presence.
+    signals: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.sio.on("soporte_disponible", self.availability.append)
         self.sio.on("mensaje_recibido", self._message)
         for event in ("nota_recibida", "conversacion_actualizada"):
             self.sio.on(event, lambda data, event=event: self.log.append((event, data)))
+        for event in ("escribiendo", "visto", "presencia"):
+            self.sio.on(event, lambda data, event=event: self.signals.append((event, data)))
         self.sio.on("connect_error", self.refused.append)
         self.sio.on("sesion_terminada", lambda data: self.events.append("sesion_terminada"))
 
@@ -128,7 +132,7 @@ class Chat:
         self.log.append(("mensaje_recibido", data))
 
     def got(self, event: str) -> list[dict[str, Any]]:
-        return [data for name, data in self.log if name == event]
+        return [data for name, data in (*self.log, *self.signals) if name == event]
 
     async def call(self, event: str, data: object) -> dict[str, Any]:
         ack: dict[str, Any] = await self.sio.call(event, data, timeout=10)

@@ -34,6 +34,12 @@ class Event(StrEnum):
     CONVERSATION_UPDATED = "conversacion_actualizada"
     # server → admins: a customer was erased; their conversation is gone (history-api)
     CONVERSATION_ERASED = "conversacion_borrada"
+    # both ways, never stored: someone is typing in a conversation (client → server
+    # `{con?}`; server → the other side and the other agents `{de, con}`)
+    TYPING = "escribiendo"
+    # server → client, never stored: the other side has read up to `hasta` (history-api
+    # emits it after storing a read mark)
+    SEEN = "visto"
 
 
 class EntryType(StrEnum):

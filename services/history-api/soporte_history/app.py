@@ -24,6 +24,7 @@ from soporte_history.privacy_routes import router as privacy_router
 from soporte_history.projections import MESSAGE_LOG
 from soporte_history.retention import Retention
 from soporte_history.routes import internal, router
+from soporte_history.seen import router as seen_router
 from soporte_history.settings import HistorySettings
 from soporte_history.state_seed import keep_states_seeded
 from soporte_history.workflow_routes import router as workflow_router
@@ -116,5 +117,6 @@ def create_app(settings: HistorySettings | None = None, *, port: int = 8083) -> 
     app.include_router(router)
     app.include_router(workflow_router)
     app.include_router(privacy_router)
+    app.include_router(seen_router)
     app.include_router(internal)
     return app

@@ -180,14 +180,3 @@ async def conversation_counts(db: asyncpg.Pool, agente: str) -> ConversationCoun
     )
     assert row is not None  # an aggregate always answers one row
     return ConversationCounts(**dict(row))
-
-
-async def mark_read(db: asyncpg.Pool, lector: str, conversacion: str, hasta: int) -> None:
-    await db.execute(
-        """INSERT INTO lecturas (lector, conversacion, hasta) VALUES ($1, $2, $3)
-           ON CONFLICT (lector, conversacion)
-           DO UPDATE SET hasta = GREATEST(lecturas.hasta, EXCLUDED.hasta)""",
-        lector,
-        conversacion,
-        hasta,
-    )

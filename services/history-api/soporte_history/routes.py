@@ -13,8 +13,8 @@ from soporte_common.contract import ConversationStatus, ErrorCode
 from soporte_common.messages import stream_id_to_db
 from soporte_common.text import PRINTABLE_PATTERN, USERNAME_PATTERN
 from soporte_common.web import ApiError
-from soporte_history import queries
-from soporte_history.deps import CurrentAdmin, CurrentUser, DbDep, RedisDep, SettledDbDep
+from soporte_history import queries, seen
+from soporte_history.deps import CurrentAdmin, CurrentUser, RedisDep, SettledDbDep
 from soporte_history.schemas import (
     ConversationList,
     MessagePage,
@@ -128,8 +128,9 @@ async def conversation_list(
     response_class=Response,
     responses=error_responses(401, 403, 422, 503),
 )
-async def mark_read(body: ReadMark, claims: CurrentUser, db: DbDep) -> None:
-    """Remember that the caller has read a conversation up to `hasta` (for unread counts)."""
+async def mark_read(body: ReadMark, claims: CurrentUser, db: SettledDbDep, redis: RedisDep) -> None:
+    """Remember that the caller has read a conversation up to `hasta` (for unread counts),
+    and tell the other side what it newly read of theirs (`visto`)."""
     hasta = _key(body.hasta, "hasta")
     if claims.rol == "admin":
         if body.con is None:
@@ -139,7 +140,7 @@ async def mark_read(body: ReadMark, claims: CurrentUser, db: DbDep) -> None:
         raise ApiError(403, ErrorCode.FORBIDDEN, "Solo puedes marcar tu propia conversación")
     else:
         conversacion = claims.user
-    await queries.mark_read(db, claims.user, conversacion, hasta)
+    await seen.mark_read(db, redis, claims, conversacion, hasta)
 
 
 @internal.get("/stream")

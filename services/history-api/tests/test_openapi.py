@@ -57,6 +57,7 @@ def test_the_document_lists_the_history_endpoints(document: dict[str, Any]) -> N
         ("get", "/api/mensajes/mios/exportar"),
         ("delete", "/api/usuarios/{usuario}"),
         ("get", "/api/auditoria"),
+        ("get", "/api/mensajes/visto"),
     }
 
 

@@ -1,6 +1,7 @@
 """The Socket.IO events of the contract: connect (authenticate, count the socket, join
 rooms), disconnect, `mensaje_privado` (validate, accept, acknowledge) and `presencia`; the
-agents' workflow events are in soporte_realtime.workflow_handlers."""
+agents' workflow events are in soporte_realtime.workflow_handlers, `escribiendo` in
+soporte_realtime.signals."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from soporte_realtime.presence import TooManySocketsError
 from soporte_realtime.presence_keeper import PresenceKeeper
 from soporte_realtime.routing import AGENTS_ONLY, rooms_joined
 from soporte_realtime.sessions import Sessions
+from soporte_realtime.signals import SignalEvents, TypingRelay
 from soporte_realtime.workflow import Workflow
 from soporte_realtime.workflow_handlers import WorkflowEvents
 
@@ -68,7 +70,7 @@ def handshake_token(environ: dict[str, Any], auth: object) -> str:
     return morsel.value
 
 
-class ChatNamespace(WorkflowEvents, socketio.AsyncNamespace):  # type: ignore[misc]
+class ChatNamespace(SignalEvents, WorkflowEvents, socketio.AsyncNamespace):  # type: ignore[misc]
     def __init__(
         self,
         *,
@@ -77,6 +79,7 @@ class ChatNamespace(WorkflowEvents, socketio.AsyncNamespace):  # type: ignore[mi
         workflow: Workflow,
         sessions: Sessions,
         presence: PresenceKeeper,
+        typing: TypingRelay,
         max_message_length: int,
     ) -> None:
         super().__init__("/")
@@ -85,6 +88,7 @@ class ChatNamespace(WorkflowEvents, socketio.AsyncNamespace):  # type: ignore[mi
         self.workflow = workflow
         self.sessions = sessions
         self.presence = presence
+        self.typing = typing
         self.max_message_length = max_message_length
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -130,6 +134,7 @@ class ChatNamespace(WorkflowEvents, socketio.AsyncNamespace):  # type: ignore[mi
         if claims is None:
             return
         self.sessions.remove(sid)
+        self.typing.forget(sid)
         log.info("socket disconnected", sid=sid, usuario=claims.user, reason=str(reason))
         try:
             await self.presence.leave(sid, claims)

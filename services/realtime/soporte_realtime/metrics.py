@@ -27,3 +27,9 @@ ACCEPT_LATENCY = Histogram(
     "From receiving mensaje_privado to its acknowledgement.",
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
 )
+TYPING = Counter(
+    "soporte_typing_signals_total",
+    "Typing signals (`escribiendo`), by outcome: enviada (relayed), descartada (over the "
+    "per-socket limit, dropped silently), rechazada (refused).",
+    ["resultado"],
+)

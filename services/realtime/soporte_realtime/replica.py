@@ -29,6 +29,7 @@ from soporte_realtime.presence_keeper import PresenceKeeper
 from soporte_realtime.server import ReplicaServer
 from soporte_realtime.sessions import Sessions
 from soporte_realtime.settings import RealtimeSettings
+from soporte_realtime.signals import TypingRelay
 from soporte_realtime.workflow import Workflow
 
 log = get_logger(__name__)
@@ -111,6 +112,9 @@ class Replica:
                 workflow=self.workflow,
                 sessions=self.sessions,
                 presence=self.presence,
+                typing=TypingRelay(
+                    self.sio, self.redis, min_interval=settings.typing_min_interval_seconds
+                ),
                 max_message_length=settings.max_message_length,
             )
         )

@@ -7,6 +7,7 @@ directory (is the recipient a customer?) is not decided here: the directory chan
 moment, so the route names the customer to check and the accept script checks it in the
 same atomic step as the append. A new event is one more function: its permission, its
 conversation, its rooms (notes, status changes and assignments: agents only, to agents).
+Live signals that are never stored (`escribiendo`) are routed here too.
 """
 
 from __future__ import annotations
@@ -83,3 +84,29 @@ def route_workflow(sender: Claims, con: str) -> Route:
     conversation; seen live by every agent and never by a customer."""
     require_agent(sender)
     return Route(conversation=con, rooms=[ADMINS_ROOM], must_be_customer=con)
+
+
+@dataclass(frozen=True)
+class TypingRoute:
+    conversation: str
+    # Each emit: the rooms, and who they are told is typing.
+    emits: list[tuple[list[str], str]]
+    must_be_customer: str | None = None
+
+
+def route_typing(sender: Claims, con: str | None) -> TypingRoute:
+    """`escribiendo`: a customer types in their own conversation, and every agent sees
+    who; an agent types in a customer's (`con`), and the customer sees the team typing
+    (never which agent: customers are not told who answers) while the other agents see
+    who (two agents about to answer the same question). Never reaches another customer."""
+    if sender.rol != "admin":
+        if con not in (None, sender.user):
+            raise MessageRejectedError(RejectCode.NOT_ALLOWED)
+        return TypingRoute(conversation=sender.user, emits=[([ADMINS_ROOM], sender.user)])
+    if con is None:
+        raise MessageRejectedError(RejectCode.CONVERSATION)
+    return TypingRoute(
+        conversation=con,
+        emits=[([user_room(con)], SUPPORT_TEAM), ([ADMINS_ROOM], sender.user)],
+        must_be_customer=con,
+    )

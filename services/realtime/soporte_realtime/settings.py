@@ -24,6 +24,9 @@ class RealtimeSettings(SoporteSettings):
     presence_ttl_seconds: float = 25.0
     # How often each replica looks for sockets that stopped counting.
     presence_sweep_seconds: float = 3.0
+    # Typing signals (`escribiendo`) relayed per socket: at most one in this many seconds;
+    # the rest are dropped silently (clients send one every 2 s while typing).
+    typing_min_interval_seconds: float = Field(default=1.0, ge=0)
     # An engine.io session that has not joined with a valid token by then is closed.
     join_timeout_seconds: float = 10.0
     # A socket whose unsent output (queued for a client that does not read) passes this

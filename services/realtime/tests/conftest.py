@@ -109,6 +109,8 @@ class Client:
             "soporte_disponible",
             "nota_recibida",
             "conversacion_actualizada",
+            "escribiendo",
+            "visto",
         ):
             self.sio.on(event, lambda data, event=event: self.events.append((event, data)))
         self.sio.on("disconnect", lambda *args: self.events.append(("disconnect", args)))

@@ -23,7 +23,14 @@ from soporte_realtime.conversation_lua import (
     WorkflowConfig,
 )
 from soporte_realtime.handlers import HandshakeRefusedError, handshake_token
-from soporte_realtime.routing import conversation_of, rooms_for, rooms_joined, route_message
+from soporte_realtime.routing import (
+    conversation_of,
+    rooms_for,
+    rooms_joined,
+    route_message,
+    route_typing,
+)
+from soporte_realtime.signals import TypingLimiter, parse_typing
 
 
 def claims(user: str, rol: str) -> Claims:
@@ -158,3 +165,46 @@ def test_the_accept_scripts_answers_become_typed_outcomes() -> None:
     assert repeated == AcceptResult(AcceptOutcome.REPEATED, "1-0", "2026-11-26T10:00:00.000Z")
     assert AcceptResult.from_script([b"ritmo"]).outcome is AcceptOutcome.RATE
     assert AcceptResult.from_script([b"destinatario"]).outcome is AcceptOutcome.RECIPIENT
+
+
+def test_typing_goes_to_the_other_side_as_the_team_and_to_agents_by_name() -> None:
+    customer = route_typing(claims("ana", "user"), None)
+    assert (customer.conversation, customer.emits) == ("ana", [(["admins"], "ana")])
+    assert customer.must_be_customer is None
+    agent = route_typing(claims("maria", "admin"), "ana")
+    assert agent.emits == [(["user:ana"], "admin"), (["admins"], "maria")]
+    assert agent.must_be_customer == "ana"
+    with pytest.raises(MessageRejectedError) as refused:
+        route_typing(claims("ana", "user"), "bea")
+    assert refused.value.code == "no_permitido"
+    with pytest.raises(MessageRejectedError) as refused:
+        route_typing(claims("maria", "admin"), None)
+    assert refused.value.code == "conversacion"
+
+
+def test_the_typing_limit_lets_one_signal_per_socket_through_each_interval() -> None:
+    now = [100.0]
+    limiter = TypingLimiter(1.0, clock=lambda: now[0])
+    assert limiter.allow("a") and limiter.allow("b")
+    assert not limiter.allow("a")
+    now[0] += 0.99
+    assert not limiter.allow("a")
+    now[0] += 0.01
+    assert limiter.allow("a")
+    limiter.forget("b")
+    assert limiter.allow("b")
+
+
+@pytest.mark.parametrize(
+    ("payload", "con", "codigo"),
+    [(None, None, None), ({}, None, None), ({"con": "ana"}, "ana", None)]
+    + [({"con": bad}, None, "conversacion") for bad in (5, "", "Ana", "a" * 33)]
+    + [(bad, None, "invalido") for bad in ("ana", 5, ["ana"])],
+)
+def test_typing_payloads(payload: object, con: str | None, codigo: str | None) -> None:
+    if codigo is None:
+        assert parse_typing(payload) == con
+        return
+    with pytest.raises(MessageRejectedError) as refused:
+        parse_typing(payload)
+    assert refused.value.code == codigo

@@ -7,10 +7,10 @@ another. Pages are driven and checked the way a person uses them: through what i
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from playwright.async_api import Browser, Dialog, ViewportSize, async_playwright
+from playwright.async_api import Browser, Dialog, Page, ViewportSize, async_playwright
 
 from soporte_stack.browser import CHROMIUM, CHROMIUM_ARGS
 from soporte_stack.testing import RunningStack
@@ -45,8 +45,13 @@ async def open_session(browser: Browser, stack: RunningStack) -> AsyncIterator[O
     sessions: list[Session] = []
 
     async def open_(
-        account: Account, *, viewport: ViewportSize = DESKTOP, wait: bool = True
+        account: Account,
+        *,
+        viewport: ViewportSize = DESKTOP,
+        wait: bool = True,
+        prepare: Callable[[Page], Awaitable[None]] | None = None,
     ) -> Session:
+        """`prepare(page)`: runs before the page loads (e.g. to route a request)."""
         context = await browser.new_context(
             base_url=stack.url,
             viewport=viewport,
@@ -68,6 +73,8 @@ async def open_session(browser: Browser, stack: RunningStack) -> AsyncIterator[O
             await dialog.dismiss()
 
         page.on("dialog", on_dialog)
+        if prepare is not None:
+            await prepare(page)
         sessions.append(session)
         await page.goto("/soporte")
         if wait:

@@ -4,6 +4,7 @@
 
 import { ENTRY_TYPES, EVENTS, SUPPORT_TEAM } from "./contract.js";
 import { t } from "./i18n.js";
+import { loadSeen } from "./signals.js";
 import { applyEntries, catchUp, loadAround } from "./sync.js";
 
 const SEND_TIMEOUT_MS = 10000;
@@ -23,6 +24,7 @@ export async function open(client, usuario, { at = null } = {}) {
   ui.list?.update(...(previous ? [previous, conv] : [conv]));
   ui.workflow?.show();
   ui.privacy?.show();
+  ui.typing.show();
   ui.notify.showUnread(reads.total());
   if (!at) ui.composer.focus();
   reads.markRead(usuario, conv.lastId); // what is shown is read, even if the page is left before the fetch ends
@@ -31,6 +33,7 @@ export async function open(client, usuario, { at = null } = {}) {
   // live messages (a reconnection catches up the open conversation only).
   await catchUp(client, conv);
   reads.markRead(usuario, conv.lastId);
+  loadSeen(client, conv);
   if (at && store.open === conv) ui.thread.reveal(conv, at);
 }
 
@@ -58,6 +61,7 @@ export function send(client) {
   const waiting = pending.create(conv.usuario, { para, mensaje: text, tipo });
   conv.draft = "";
   ui.composer.value = "";
+  if (tipo === ENTRY_TYPES.MESSAGE) client.typingSender.sent(conv.usuario);
   ui.thread.pendingAdded(conv, waiting);
   transmit(client, conv, waiting);
   ui.composer.focus();

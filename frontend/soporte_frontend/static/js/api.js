@@ -43,6 +43,8 @@ export const api = {
   },
   conversations: (params = {}) => request("GET", `/api/usuarios-conversaciones?${new URLSearchParams(params)}`),
   markRead: (hasta, con, options) => request("POST", "/api/mensajes/leidos", con ? { hasta, con } : { hasta }, options),
+  seen: (con) => request("GET", `/api/mensajes/visto${con ? `?${new URLSearchParams({ con })}` : ""}`),
+  responseTime: () => request("GET", "/api/soporte/tiempo-respuesta"),
   // Agents only: the workflow.
   counts: () => request("GET", "/api/usuarios-conversaciones/recuento"),
   agents: () => request("GET", "/api/agentes"),

@@ -7,6 +7,7 @@ import { ENTRY_TYPES, EVENTS } from "./contract.js";
 import { countsAsUnread } from "./data/reads.js";
 import { t } from "./i18n.js";
 import { forgetConversation } from "./agent-actions.js";
+import { messageArrived, seenReceived, supportAvailable, typingSeen } from "./signals.js";
 import { agentSeen, applyEntries, catchUpSoon, refreshListSoon, resync } from "./sync.js";
 
 const SESSION_END_NOTICE_MS = 1500;
@@ -21,6 +22,9 @@ export function eventHandlers(client) {
     [EVENTS.CONVERSATION_UPDATED]: (update) => conversationUpdated(client, update),
     [EVENTS.PRESENCE]: (presence) => client.agent && agentSeen(client, presence),
     [EVENTS.CONVERSATION_ERASED]: ({ usuario }) => client.agent && forgetConversation(client, usuario),
+    [EVENTS.SUPPORT_AVAILABLE]: (availability) => !client.agent && supportAvailable(client, availability),
+    [EVENTS.TYPING]: (signal) => typingSeen(client, signal),
+    [EVENTS.SEEN]: (seen) => seenReceived(client, seen),
   };
 }
 
@@ -32,6 +36,7 @@ function messageReceived(client, message) {
   const inView = ui.thread.inView(conv);
   if (!inView && countsAsUnread(message, conv, client)) reads.arrived(conv.usuario);
   const [entry] = applyEntries(client, conv, [message]);
+  messageArrived(client, conv.usuario, entry.de);
   if (inView) reads.markRead(conv.usuario, conv.lastId);
   // A customer writing for the first time: the list fetch brings their name...
   const naming = client.agent && !conv.named ? refreshListSoon(client) : null;

@@ -6,8 +6,11 @@
 // This module builds the page's context, `client`, that every other module receives:
 //   me, agent         who is signed in (username) and whether they answer customers
 //   store, pending, reads   the data (data/*.js: no DOM)
-//   tab, counts, canned, agents   an agent's: the chosen tab, the tabs' counts, the
-//                     saved replies, the other agents (nameOf: an agent's name)
+//   tab, counts, canned, team   an agent's: the chosen tab, the tabs' counts, the
+//                     saved replies, the agents and their states (nameOf: an agent's name)
+//   typing, seen, support, away   the live signals (signals.js): who types where, how
+//                     far the other side has read, whether support is there (customers),
+//                     this tab going idle (agents)
 //   history           the history API reads (history.js)
 //   ui                the views (ui/*.js), told what changed
 //   socket            the live connection (socket.js)
@@ -27,15 +30,20 @@ import {
   saveCannedReply,
   searchMessages,
 } from "./agent-actions.js";
+import { IDLE_AWAY_SECONDS } from "./config.js";
 import { SUPPORT_TEAM } from "./contract.js";
 import { CannedReplies } from "./data/canned.js";
 import { ConversationStore } from "./data/conversations.js";
 import { PendingSends } from "./data/pending.js";
+import { AwayWhenHidden, SupportAvailability, Team } from "./data/presence.js";
 import { Reads } from "./data/reads.js";
+import { SeenMarks } from "./data/seen.js";
 import { DEFAULT_TAB, TabCounts, tabOf } from "./data/tabs.js";
+import { Typing, TypingSender } from "./data/typing.js";
 import { eventHandlers } from "./dispatch.js";
 import { createHistory } from "./history.js";
 import { applyTranslations, t, toggleLanguage } from "./i18n.js";
+import { sendIdle, sendTyping, seenOf, setAway, typed, typingChanged } from "./signals.js";
 import { connect } from "./socket.js";
 import { loadOlder, resync, search } from "./sync.js";
 import { CannedDialog } from "./ui/canned.js";
@@ -44,11 +52,13 @@ import { Layout } from "./ui/layout.js";
 import { ListView } from "./ui/list.js";
 import { Notifier } from "./ui/notify.js";
 import { PrivacyTools } from "./ui/privacy.js";
+import { SupportView, TeamView } from "./ui/presence.js";
 import { SearchView } from "./ui/search.js";
 import { StatusView } from "./ui/status.js";
 import { Suggestions } from "./ui/suggestions.js";
 import { TabsView } from "./ui/tabs.js";
 import { ThreadView } from "./ui/thread.js";
+import { TypingLine } from "./ui/typing.js";
 import { WorkflowBar } from "./ui/workflow.js";
 
 
@@ -68,8 +78,13 @@ function createClient(profile) {
     socket: null,
     listRefresh: null, // the agent's list fetch under way (sync.js)
     catchingUp: new Map(), // conversation key → its catch-up under way (sync.js)
-    agents: new Map(), // usuario → {usuario, nombre, estado}
-    nameOf: (usuario) => client.agents.get(usuario)?.nombre ?? client.store.get(usuario)?.nombre ?? usuario,
+    team: new Team(),
+    nameOf: (usuario) => client.team.get(usuario)?.nombre ?? client.store.get(usuario)?.nombre ?? usuario,
+    typing: new Typing({ onChange: (key) => typingChanged(client, key) }),
+    typingSender: new TypingSender({ send: (key) => sendTyping(client, key) }),
+    seen: new SeenMarks(),
+    support: new SupportAvailability(),
+    away: agent ? new AwayWhenHidden({ delayMs: IDLE_AWAY_SECONDS * 1000, send: (idle) => sendIdle(client, idle) }) : null,
   };
   const status = new StatusView({ banner: $("estado-conexion"), announcer: $("anuncios") });
   client.history = createHistory({ agent, status });
@@ -86,6 +101,16 @@ function createClient(profile) {
       onRetry: (conv, waiting) => retry(client, conv, waiting),
       onNeedOlder: () => loadOlder(client),
       nameOf: client.nameOf,
+      seenOf: (conv) => seenOf(client, conv),
+    }),
+    typing: new TypingLine({
+      element: $("escribiendo"),
+      store: client.store,
+      typing: client.typing,
+      me,
+      agent,
+      nameOf: client.nameOf,
+      announce: (text) => status.announce(text),
     }),
     list: null,
   };
@@ -94,9 +119,11 @@ function createClient(profile) {
     ...composer,
     submit: $("formulario").querySelector('button[type="submit"]'),
     onSend: () => send(client),
+    onTyping: () => typed(client),
     ...(agent ? agentComposer(client) : {}),
   });
   if (agent) addAgentViews(client);
+  else addCustomerViews(client);
   return client;
 }
 
@@ -115,10 +142,37 @@ function agentComposer(client) {
   };
 }
 
+/** What only customers have: whether support is there, and how fast it answers. */
+function addCustomerViews(client) {
+  client.ui.support = new SupportView({
+    support: client.support,
+    elements: {
+      box: $("soporte-estado"),
+      availability: $("disponibilidad"),
+      text: $("disponibilidad-texto"),
+      time: $("tiempo-respuesta"),
+    },
+    announce: (text) => client.ui.status.announce(text),
+  });
+}
+
 /** What only agents have: the tabs and their counts, the list, the conversation's
- * status and assignee, the saved replies' dialog, search. */
+ * status and assignee, the saved replies' dialog, search, the team's presence. */
 function addAgentViews(client) {
   const { store, ui } = client;
+  ui.team = new TeamView({
+    team: client.team,
+    me: client.me,
+    elements: {
+      mine: $("mi-presencia"),
+      mineText: $("mi-presencia-texto"),
+      away: $("ausente"),
+      roster: $("equipo"),
+      summary: $("equipo-resumen"),
+      list: $("lista-equipo"),
+    },
+    onAway: (away) => setAway(client, away),
+  });
   client.tab = rememberedTab((key) => Boolean(tabOf(key))) ?? DEFAULT_TAB;
   client.counts = new TabCounts({ fetch: () => api.counts(), onChange: () => ui.tabs.render() });
   ui.tabs = new TabsView({
@@ -134,6 +188,7 @@ function addAgentViews(client) {
     me: client.me,
     tab: client.tab,
     nameOf: client.nameOf,
+    typingOf: (usuario) => client.typing.who(usuario).includes(usuario),
     elements: { list: $("lista-usuarios"), empty: $("lista-vacia"), filter: $("filtro") },
     onOpen: (usuario) => open(client, usuario),
     onSearch: (query) => search(client, query),
@@ -238,6 +293,9 @@ function wirePage(client) {
     ui.list?.update();
     ui.tabs?.render();
     ui.workflow?.show();
+    ui.typing.show();
+    ui.team?.render();
+    ui.support?.render();
     ui.canned?.render();
     ui.composer.render();
     ui.notify.render();
@@ -246,7 +304,11 @@ function wirePage(client) {
   $("avisos").addEventListener("click", () => ui.notify.toggle());
   $("salir").addEventListener("click", () => signOut(client));
   window.addEventListener("pagehide", () => reads.flush());
-  document.addEventListener("visibilitychange", () => cameBack(client));
+  document.addEventListener("visibilitychange", () => {
+    cameBack(client);
+    if (document.hidden) client.away?.hidden();
+    else client.away?.visible();
+  });
 }
 
 async function main() {
@@ -274,6 +336,9 @@ async function main() {
   ui.notify.showUnread(client.reads.total());
   if (client.agent) loadCannedReplies(client);
   connect(client, { handlers: eventHandlers(client), resync: () => resync(client) });
+  // Each connection starts as an active tab on the server; signals sent before it may be lost.
+  client.socket.on("connect", () => client.away?.connected(document.hidden));
+  client.socket.on("disconnect", () => client.typing.clear());
   ui.composer.focus();
 }
 

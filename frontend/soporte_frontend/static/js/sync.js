@@ -6,6 +6,7 @@
 import { api } from "./api.js";
 import { compareIds, nextId } from "./data/ids.js";
 import { tabOf } from "./data/tabs.js";
+import { loadResponseTime, loadSeen } from "./signals.js";
 
 const LIST_REFRESH_DELAY_MS = 300;
 const MAX_CATCH_UP_PAGES = 100;
@@ -165,8 +166,8 @@ export async function search(client, query) {
   }
 }
 
-/** The agents (`GET /api/agentes`): names for assignees, authors and status lines, and
- * the assignment picker. */
+/** The agents (`GET /api/agentes`): names for assignees, authors and status lines, the
+ * assignment picker, and everyone's state (the roster, the agent's own). */
 export async function loadAgents(client) {
   let agents;
   try {
@@ -174,19 +175,19 @@ export async function loadAgents(client) {
   } catch {
     return; // names stay usernames until the next try
   }
-  client.agents = new Map(agents.map((agent) => [agent.usuario, agent]));
+  client.team.set(agents);
   agentsChanged(client);
 }
 
 /** An agent's presence changed (`presencia {usuario, nombre, estado}`): its name and state. */
-export function agentSeen(client, { usuario, nombre, estado }) {
-  client.agents.set(usuario, { usuario, nombre, estado });
-  agentsChanged(client);
+export function agentSeen(client, presence) {
+  if (client.team.seen(presence)) agentsChanged(client);
 }
 
 function agentsChanged(client) {
   const { ui } = client;
-  ui.workflow.setAgents([...client.agents.values()]);
+  ui.team.render();
+  ui.workflow.setAgents(client.team.all());
   ui.list.update();
   ui.thread.relabel();
 }
@@ -198,7 +199,13 @@ export async function resync(client) {
     client.counts.refresh();
     loadAgents(client); // this agent too: it is one once connected
     await refreshList(client);
+  } else {
+    loadResponseTime(client);
   }
   const conv = client.store.open;
-  if (conv) await catchUp(client, conv);
+  if (!conv) return;
+  await catchUp(client, conv);
+  // What is on screen now has been read (a customer back after the team answered).
+  if (client.ui.thread.inView(conv)) client.reads.markRead(conv.usuario, conv.lastId);
+  loadSeen(client, conv); // after the entries: "Seen" goes under one of them
 }

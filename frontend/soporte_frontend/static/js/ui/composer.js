@@ -10,8 +10,19 @@ export class Composer {
   #tipo = ENTRY_TYPES.MESSAGE;
 
   /** `mode`: {group, reply, note} (agents; null for customers); `onModeChange()`: the
-   * person switched between reply and note. */
-  constructor({ form, text, label, submit, onSend, mode = null, suggestions = null, onModeChange = () => {} }) {
+   * person switched between reply and note; `onTyping()`: the person is writing a message
+   * (not a note: the customer must not see the team typing one). */
+  constructor({
+    form,
+    text,
+    label,
+    submit,
+    onSend,
+    mode = null,
+    suggestions = null,
+    onModeChange = () => {},
+    onTyping = () => {},
+  }) {
     this.form = form;
     this.text = text;
     this.label = label;
@@ -28,6 +39,9 @@ export class Composer {
         event.preventDefault();
         onSend();
       }
+    });
+    text.addEventListener("input", () => {
+      if (this.#tipo === ENTRY_TYPES.MESSAGE && text.value.trim()) onTyping();
     });
     if (mode) {
       mode.group.hidden = false;

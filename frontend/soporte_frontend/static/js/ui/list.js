@@ -1,5 +1,5 @@
 // The agent's list of conversations in the chosen tab, newest activity first: name, time,
-// preview, unread count, assignee; unread rows red, the open one green. A change updates
+// preview (or "typing…" while the customer types), unread count, assignee; unread rows red, the open one green. A change updates
 // its row in place and moves only that row (or takes it out of a tab it left); the filter
 // box hides what does not match and asks the server for more.
 
@@ -15,13 +15,15 @@ export class ListView {
   /** `onOpen(usuario)`: a row was chosen; `onSearch(query)`: the filter box settled on a
    * query (the list holds only the newest conversations: older ones are found there);
    * `tab`: the chosen tab's key (`tab` is set again when another is chosen);
-   * `nameOf(usuario)`: an agent's display name. */
-  constructor({ store, reads, me, tab, nameOf, elements, onOpen, onSearch }) {
+   * `nameOf(usuario)`: an agent's display name; `typingOf(usuario)`: whether that
+   * customer is typing now. */
+  constructor({ store, reads, me, tab, nameOf, typingOf = () => false, elements, onOpen, onSearch }) {
     this.store = store;
     this.reads = reads;
     this.me = me;
     this.tab = tab;
     this.nameOf = nameOf;
+    this.typingOf = typingOf;
     this.el = elements; // {list, empty, filter}
     this.onOpen = onOpen;
     this.el.filter.addEventListener("input", () => {
@@ -82,7 +84,9 @@ export class ListView {
     row.name.textContent = conv.nombre;
     row.time.dateTime = conv.preview.fecha;
     row.time.textContent = formatTime(conv.preview.fecha);
-    row.preview.textContent = conv.preview.mensaje; // always text, never HTML
+    const typing = this.typingOf(conv.usuario);
+    row.preview.textContent = typing ? t("typing.row") : conv.preview.mensaje; // always text
+    row.preview.classList.toggle("escribiendo", typing);
     const holder = conv.asignado;
     row.assignee.textContent = !holder
       ? ""

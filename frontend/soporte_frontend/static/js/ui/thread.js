@@ -1,5 +1,6 @@
 // The open conversation: its title, its entries in id order, the sends still waiting
-// (after the entries), and the hints (nothing yet; loading older entries). Each change
+// (after the entries), the hints (nothing yet; loading older entries), and "Seen" under
+// the last message of this side the other side has read. Each change
 // touches only its own nodes, and the scroll position is kept: pinned to the bottom when
 // the reader was there, the reader's place when older entries load above.
 // Text is always set as text (textContent), never parsed as HTML.
@@ -18,11 +19,23 @@ export class ThreadView {
   #nodes = new Map(); // entry id → its <li>
   #pendingNodes = new Map(); // cid → its <li>
   #hints = { older: null, empty: null };
+  #seenMark = null; // "Seen", under one message
 
   /** `onRetry(conv, pending)`: the person asks to send a failed entry again;
    * `onNeedOlder()`: the reader reached the top, or the thread does not fill the screen;
-   * `nameOf(usuario)`: an agent's display name. */
-  constructor({ store, pending, me, agent, elements, onRetry, onNeedOlder, nameOf = (usuario) => usuario }) {
+   * `nameOf(usuario)`: an agent's display name; `seenOf(conv)`: the id of the message that
+   * shows "Seen", or null. */
+  constructor({
+    store,
+    pending,
+    me,
+    agent,
+    elements,
+    onRetry,
+    onNeedOlder,
+    nameOf = (usuario) => usuario,
+    seenOf = () => null,
+  }) {
     this.store = store;
     this.pending = pending;
     this.me = me;
@@ -31,6 +44,7 @@ export class ThreadView {
     this.onRetry = onRetry;
     this.onNeedOlder = onNeedOlder;
     this.nameOf = nameOf;
+    this.seenOf = seenOf;
     // One renderer per entry type. Notes, status changes and assignments are the team's:
     // a customer's page has no way to show them.
     this.renderers = { [ENTRY_TYPES.MESSAGE]: (conv, entry) => this.#messageNode(conv, entry) };
@@ -73,6 +87,7 @@ export class ThreadView {
         const waiting = this.pending.of(conv.usuario).map((p) => this.#pendingNode(conv, p));
         thread.replaceChildren(...entries, ...waiting);
         this.#syncHints(conv);
+        this.#syncSeen(conv);
       },
       { pin: fresh },
     );
@@ -88,6 +103,7 @@ export class ThreadView {
       () => {
         for (const entry of newestFirst) this.#insert(conv, entry);
         this.#syncHints(conv);
+        this.#syncSeen(conv);
       },
       { older },
     );
@@ -121,6 +137,12 @@ export class ThreadView {
       node.remove();
       this.#syncHints(conv);
     });
+  }
+
+  /** The other side has read further: "Seen" moves to the message it now covers. */
+  seenChanged(conv) {
+    if (conv !== this.store.open) return;
+    this.#change(conv, () => this.#syncSeen(conv));
   }
 
   /** `conv.loadingOlder` changed: the hint at the top comes or goes. */
@@ -193,6 +215,18 @@ export class ThreadView {
     }
     before ??= this.#pendingNodes.values().next().value ?? this.#hints.empty;
     this.el.thread.insertBefore(node, before);
+  }
+
+  #syncSeen(conv) {
+    const id = this.seenOf(conv);
+    const node = id ? this.#nodes.get(id) : null;
+    if (!node) {
+      this.#seenMark?.remove();
+      return;
+    }
+    this.#seenMark ??= Object.assign(document.createElement("p"), { className: "visto" });
+    this.#seenMark.textContent = t("message.seen");
+    if (this.#seenMark.parentNode !== node) node.append(this.#seenMark);
   }
 
   #syncHints(conv) {
