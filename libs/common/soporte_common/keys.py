@@ -98,3 +98,8 @@ def visitor_page(usuario: str) -> str:
     """The page of the company's site a website visitor last reported (JSON {url, titulo,
     fecha}); it expires a day after the report."""
     return f"soporte:pagina:{usuario}"
+
+
+def visitor_page_rate(usuario: str) -> str:
+    """Present for a moment after a visitor's page report: quicker ones are dropped."""
+    return f"soporte:pagina-ritmo:{usuario}"

@@ -22,6 +22,7 @@ from soporte_realtime.presence import TooManySocketsError
 from soporte_realtime.presence_keeper import PresenceKeeper
 from soporte_realtime.routing import AGENTS_ONLY, rooms_joined
 from soporte_realtime.sessions import Sessions
+from soporte_realtime.visitor_pages import VisitorEvents, VisitorPages
 from soporte_realtime.workflow import Workflow
 from soporte_realtime.workflow_handlers import WorkflowEvents
 
@@ -68,7 +69,7 @@ def handshake_token(environ: dict[str, Any], auth: object) -> str:
     return morsel.value
 
 
-class ChatNamespace(WorkflowEvents, socketio.AsyncNamespace):  # type: ignore[misc]
+class ChatNamespace(WorkflowEvents, VisitorEvents, socketio.AsyncNamespace):  # type: ignore[misc]
     def __init__(
         self,
         *,
@@ -77,6 +78,7 @@ class ChatNamespace(WorkflowEvents, socketio.AsyncNamespace):  # type: ignore[mi
         workflow: Workflow,
         sessions: Sessions,
         presence: PresenceKeeper,
+        pages: VisitorPages,
         max_message_length: int,
     ) -> None:
         super().__init__("/")
@@ -85,6 +87,7 @@ class ChatNamespace(WorkflowEvents, socketio.AsyncNamespace):  # type: ignore[mi
         self.workflow = workflow
         self.sessions = sessions
         self.presence = presence
+        self.pages = pages
         self.max_message_length = max_message_length
         self._tasks: set[asyncio.Task[None]] = set()
 

@@ -29,6 +29,7 @@ from soporte_realtime.presence_keeper import PresenceKeeper
 from soporte_realtime.server import ReplicaServer
 from soporte_realtime.sessions import Sessions
 from soporte_realtime.settings import RealtimeSettings
+from soporte_realtime.visitor_pages import VisitorPages
 from soporte_realtime.workflow import Workflow
 
 log = get_logger(__name__)
@@ -111,6 +112,7 @@ class Replica:
                 workflow=self.workflow,
                 sessions=self.sessions,
                 presence=self.presence,
+                pages=VisitorPages(self.redis, self.sio),
                 max_message_length=settings.max_message_length,
             )
         )
