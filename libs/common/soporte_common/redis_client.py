@@ -8,13 +8,24 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 
 def connect_redis(
-    url: str, *, socket_timeout: float = 5.0, max_connections: int = 64, retries: int = 2
+    url: str,
+    *,
+    socket_timeout: float = 5.0,
+    max_connections: int = 64,
+    retries: int = 2,
+    retry_timeouts: bool = True,
 ) -> Redis:
-    """`retries=0` for commands that must not run twice (a timed-out write may have landed)."""
+    """`retries=0` for commands that must not run twice (a timed-out write may have landed).
+    `retry_timeouts=False` retries only a broken connection (Redis restarted), never a
+    command that timed out: a stalled Redis then costs one timeout, not one per retry."""
+    errors: list[type[RedisError]] = [RedisConnectionError]
+    if retry_timeouts:
+        errors.append(RedisTimeoutError)
     pool = BlockingConnectionPool.from_url(
         url,
         max_connections=max_connections,
@@ -25,7 +36,9 @@ def connect_redis(
         # connections are replaced instead of failing the first command sent on them.
         health_check_interval=1,
         # With an explicit pool, redis-py takes the retry policy from the pool's connections.
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=retries),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        retry=Retry(
+            ExponentialBackoff(cap=0.5, base=0.05), retries=retries, supported_errors=tuple(errors)
+        ),
+        retry_on_error=errors,
     )
     return Redis(connection_pool=pool)

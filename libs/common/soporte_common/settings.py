@@ -21,6 +21,7 @@ LOCAL_JWT_SECRET = "soporte-local-jwt-secret-do-not-use-in-production"
 LOCAL_DATABASE_URL = "postgresql://soporte@127.0.0.1:8086/soporte"
 LOCAL_REDIS_URL = "redis://127.0.0.1:8085/0"
 MIN_SECRET_LENGTH = 32
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
 
 class SoporteSettings(BaseSettings):
@@ -99,7 +100,7 @@ class HttpSettings(SoporteSettings):
     # taken to come from its own address, whatever its headers say.
     trusted_proxies: str = "127.0.0.1"
     # Largest request body accepted (bytes); a larger one is refused with 413 unread.
-    max_body_bytes: int = 64 * 1024
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
 
 class DatabaseSettings(HttpSettings):

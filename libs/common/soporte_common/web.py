@@ -29,6 +29,7 @@ from soporte_common.asgi import (
 from soporte_common.contract import ERROR_TEXTS, ErrorCode
 from soporte_common.errors import error_body
 from soporte_common.logging import get_logger
+from soporte_common.settings import DEFAULT_MAX_BODY_BYTES
 from soporte_common.tokens import COOKIE_NAME, Claims, InvalidTokenError, SessionGuard
 
 
@@ -126,7 +127,7 @@ def create_api(
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[Any]],
     readiness: dict[str, ReadinessCheck],
     interactive_docs: bool,
-    max_body_bytes: int,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     deadline_seconds: float | None = None,
     unavailable: tuple[type[Exception], ...] = (),
     bad_input: tuple[type[Exception], ...] = (),
@@ -157,7 +158,7 @@ def install_common(
     app: FastAPI,
     *,
     readiness: dict[str, ReadinessCheck],
-    max_body_bytes: int,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     deadline_seconds: float | None = None,
     unavailable: tuple[type[Exception], ...] = (),
     bad_input: tuple[type[Exception], ...] = (),

@@ -57,9 +57,11 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
             command_timeout=timeout,
             connect_timeout=timeout,
         )
-        # No retries: a stalled Redis must cost an answer seconds, not minutes (the health
-        # check's PING and the command are each bounded by the timeout).
-        redis = connect_redis(settings.redis_url, socket_timeout=timeout, retries=0)
+        # A connection Redis dropped (a restart) is replaced and the command retried once; a
+        # command that timed out is not: a stalled Redis costs an answer seconds, not minutes.
+        redis = connect_redis(
+            settings.redis_url, socket_timeout=timeout, retries=1, retry_timeouts=False
+        )
         users = UserStore(db, redis)
         codec = settings.token_codec()
         hashing = Hashing(threads=settings.hash_threads, per_address=settings.hashes_per_address)

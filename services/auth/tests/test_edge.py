@@ -15,6 +15,7 @@ import structlog
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from pydantic import SecretStr
+from redis.asyncio import Redis
 
 from soporte_auth.app import create_app
 from soporte_auth.names import TeamNames
@@ -283,6 +284,21 @@ async def test_api_docs_are_served_in_local_mode_only(settings: AuthSettings, cl
     async with running(production) as app, clients_of(app)("10.0.9.1") as http:
         assert (await http.get("/api/auth/docs")).status_code == 404
         assert (await http.get("/api/auth/openapi.json")).status_code == 200
+
+
+async def test_redis_dropping_every_connection_costs_no_request_an_error(
+    from_address: Clients, infra: RunningStack
+) -> None:
+    """What a Redis restart does to the pooled connections: each is replaced on first use
+    (the one retry auth allows is for a broken connection, never for a timeout)."""
+    async with from_address("10.0.8.3") as http:
+        await register(http, "ana")
+        assert (await login(http, "ana")).status_code == 200
+        killer = Redis.from_url(infra.redis_url)
+        await killer.client_kill_filter(_type="normal", skipme=True)
+        await killer.aclose()
+        assert (await http.get("/api/auth/me")).status_code == 200
+        assert (await login(http, "ana")).status_code == 200
 
 
 async def test_a_stalled_postgres_gets_a_503_in_time(
