@@ -21,8 +21,8 @@ from pathlib import Path
 import httpx
 
 from soporte_auth.settings import AuthSettings
-from soporte_stack import postgres
-from soporte_stack.config import StackConfig, run_script, venv_bin
+from soporte_stack import demo_shop, postgres
+from soporte_stack.config import StackConfig, StartError, run_script, venv_bin
 from soporte_stack.ready import StackInfo, ready_file
 from soporte_stack.supervisor import (
     GATEWAY,
@@ -34,10 +34,6 @@ from soporte_stack.supervisor import (
     supervisorctl,
     write_configs,
 )
-
-
-class StartError(Exception):
-    """A step failed; the message says what to look at."""
 
 
 def step(text: str) -> Callable[[], None]:
@@ -142,6 +138,7 @@ def banner(config: StackConfig) -> str:
     demo, demo_password = auth.demo_user, auth.demo_password.get_secret_value()
     return f"""
 Soporte is running at {config.public_url}
+  demo shop {config.demo_shop_url}   (a company's page on another site, with the widget)
   agent     {admin} / {admin_password}
   customer  {demo} / {demo_password}   (or register a new one on the login page)
   data      {config.data}   logs  {config.log_dir}
@@ -196,6 +193,10 @@ def run(config: StackConfig, *, infra_only: bool) -> int:
             config.log_dir / "supervisord.log",
         )
         start(config, env, infra_only=infra_only)
+        if not infra_only:
+            done = step("opening the demo shop")
+            demo_shop.serve(config, demo_shop.ensure_site(config, env))
+            done()
     except StartError as exc:
         print(f"\nsoporte-stack: {exc}", file=sys.stderr)
         stop()

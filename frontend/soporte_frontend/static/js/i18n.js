@@ -306,7 +306,16 @@ const STRINGS = {
 };
 
 const KEY = "soporte.idioma";
-export let lang = localStorage.getItem(KEY) || "es";
+// A framed page (the website widget) may be denied storage: then the default.
+export let lang = remembered() || "es";
+
+function remembered() {
+  try {
+    return localStorage.getItem(KEY);
+  } catch {
+    return null;
+  }
+}
 if (!STRINGS[lang]) lang = "es";
 
 export function t(key, vars = {}) {
@@ -319,6 +328,12 @@ export function applyTranslations(root = document) {
   for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of root.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
   for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
+}
+
+/** Speak `code` on this page only, not remembered (the website widget follows its host
+ * page's language). */
+export function useLanguage(code) {
+  if (STRINGS[code]) lang = code;
 }
 
 export function toggleLanguage() {
