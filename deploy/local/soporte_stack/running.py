@@ -49,7 +49,7 @@ class RunningStack:
 
     data_dir: Path
     info: StackInfo
-    process: subprocess.Popen[bytes]
+    process: subprocess.Popen[bytes] | None  # None: attached, someone else's to stop
 
     @property
     def url(self) -> str:
@@ -112,7 +112,14 @@ class RunningStack:
     def log(self, program: str) -> str:
         return (self.data_dir / "log" / f"{program}.log").read_text(errors="replace")
 
+    @classmethod
+    def attach(cls, data_dir: Path) -> RunningStack:
+        """A stack already running (`make run`, its data directory), to use, not to stop."""
+        return cls(data_dir, StackInfo.read(data_dir), None)
+
     def stop(self) -> None:
+        if self.process is None:
+            return
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:

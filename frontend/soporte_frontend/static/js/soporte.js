@@ -17,9 +17,11 @@ import { cameBack, open, retry, send } from "./actions.js";
 import {
   assign,
   changeStatus,
+  chooseSite,
   chooseTab,
   deleteCannedReply,
   loadCannedReplies,
+  loadSites,
   openResult,
   rememberedTab,
   saveCannedReply,
@@ -46,6 +48,7 @@ import { StatusView } from "./ui/status.js";
 import { Suggestions } from "./ui/suggestions.js";
 import { TabsView } from "./ui/tabs.js";
 import { ThreadView } from "./ui/thread.js";
+import { VisitorCard } from "./ui/visitor.js";
 import { WorkflowBar } from "./ui/workflow.js";
 
 const AGENT_ROLE = "admin";
@@ -136,6 +139,9 @@ function addAgentViews(client) {
     onOpen: (usuario) => open(client, usuario),
     onSearch: (query) => search(client, query),
   });
+  ui.visitor = new VisitorCard({ box: $("visitante") });
+  ui.siteFilter = $("filtro-sitio");
+  ui.siteFilter.addEventListener("change", () => chooseSite(client, ui.siteFilter.value));
   ui.workflow = new WorkflowBar({
     store,
     me: client.me,
@@ -218,6 +224,7 @@ function wirePage(client) {
     ui.list?.update();
     ui.tabs?.render();
     ui.workflow?.show();
+    ui.visitor?.show(client.store.open);
     ui.canned?.render();
     ui.composer.render();
     ui.notify.render();
@@ -251,7 +258,10 @@ async function main() {
   ui.list?.update();
   ui.composer.render();
   ui.notify.showUnread(client.reads.total());
-  if (client.agent) loadCannedReplies(client);
+  if (client.agent) {
+    loadCannedReplies(client);
+    loadSites(client);
+  }
   connect(client, { handlers: eventHandlers(client), resync: () => resync(client) });
   ui.composer.focus();
 }

@@ -10,7 +10,7 @@
 // estado {no_leidos, conversacion}, credencial {credencial}, cerrar, error {mensaje}.
 
 import { cameBack, retry, send } from "../actions.js";
-import { EVENTS, SUPPORT_TEAM } from "../contract.js";
+import { EVENTS, REJECT_CODES, SUPPORT_TEAM } from "../contract.js";
 import { ConversationStore } from "../data/conversations.js";
 import { PendingSends } from "../data/pending.js";
 import { Reads } from "../data/reads.js";
@@ -25,6 +25,7 @@ import { WidgetComposer, WidgetStatus, WidgetThread } from "./view.js";
 
 // A token this close to its end is renewed before it is used.
 const RENEW_BEFORE_MS = 60000;
+const PAGE_RETRY_MS = 1000;
 
 const $ = (id) => document.getElementById(id);
 const origins = JSON.parse(document.body.dataset.origenes);
@@ -67,8 +68,14 @@ function report(unread = client?.reads.total() ?? 0) {
   tell({ tipo: "estado", no_leidos: unread, conversacion: Boolean(client) });
 }
 
+/** Tells the agents where the visitor is (a report too soon after the last is tried
+ * again shortly: the newest page is the one that counts). */
 function reportPage() {
-  if (client?.socket?.connected && page) client.socket.emit(EVENTS.PAGE, page, () => {});
+  const socket = client?.socket;
+  if (!socket?.connected || !page) return;
+  socket.emit(EVENTS.PAGE, page, (ack) => {
+    if (ack?.codigo === REJECT_CODES.RATE) setTimeout(reportPage, PAGE_RETRY_MS);
+  });
 }
 
 /** The visitor's context, as the soporte page builds a customer's, and its socket. */
@@ -191,12 +198,12 @@ function opened(open) {
 
 const fromLoader = {
   hola(data) {
-    isOpen = Boolean(data.abierto);
     page = data.pagina;
     session.credential = typeof data.credencial === "string" ? data.credencial : null;
     if (data.olvidar) session.forget();
     session.identify(data.identidad);
     start();
+    opened(Boolean(data.abierto));
   },
   abierto: (data) => opened(Boolean(data.abierto)),
   identidad(data) {
