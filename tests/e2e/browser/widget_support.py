@@ -107,9 +107,10 @@ class VisitorPage:
     def message(self, text: str) -> Locator:
         return self.messages.filter(has=self.chat.locator(".texto").get_by_text(text, exact=True))
 
-    async def open(self) -> None:
+    async def open(self, *, focus: str = "#texto") -> None:
+        """Click the launcher; the panel takes the focus (the message box, or `focus`)."""
         await self.page.get_by_role("button", name=OPEN).click()
-        await expect(self.chat.locator("#texto")).to_be_focused()
+        await expect(self.chat.locator(focus)).to_be_focused()
 
     async def send(self, text: str) -> None:
         box = self.chat.locator("#texto")

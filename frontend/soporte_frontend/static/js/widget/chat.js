@@ -153,6 +153,7 @@ async function start() {
 function refused(err) {
   if (err instanceof IdentityRefusedError) {
     composer.enabled = false; // nothing is sent under a refused identity
+    if (isOpen) $("cerrar").focus(); // the message box can no longer hold it
     status.warn(t("identity"));
     tell({ tipo: "error", mensaje: err.message });
   } else {
@@ -192,7 +193,8 @@ async function becomeVisitor() {
 function opened(open) {
   isOpen = open;
   if (!open) return;
-  composer.focus();
+  if (composer.text.disabled) $("cerrar").focus();
+  else composer.focus();
   if (client) cameBack(client);
 }
 
