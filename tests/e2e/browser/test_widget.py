@@ -321,8 +321,10 @@ async def test_an_identity_that_does_not_hold_is_refused_and_nothing_is_sent(
     await expect(visitor.chat.locator("#aviso")).to_contain_text(IDENTITY_REFUSED)
     await visitor.open(focus="#cerrar")
     await expect(visitor.chat.locator("#texto")).to_be_disabled()
-    await eventually(lambda: any(reason in e for e in visitor.console_errors))
-    assert all(e.startswith("Soporte: ") for e in visitor.console_errors)
+    # The page's developers are told why, on the page's console.
+    await eventually(
+        lambda: any(e.startswith("Soporte: ") and reason in e for e in visitor.console_errors)
+    )
 
 
 async def test_an_anonymous_thread_stays_apart_from_the_identity_signed_in_after_it(

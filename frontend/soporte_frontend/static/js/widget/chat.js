@@ -78,6 +78,26 @@ function reportPage() {
   });
 }
 
+/** The views as one visitor's context sees them: silent once another visitor took over,
+ * so that a late answer for the previous one never draws its thread into the new one. */
+function viewsFor(c) {
+  const current = () => client === c;
+  const guard = (view) =>
+    new Proxy(view, {
+      get(target, name) {
+        const value = target[name];
+        if (typeof value !== "function") return value;
+        return (...args) => (current() ? value.apply(target, args) : undefined);
+      },
+      set(target, name, value) {
+        if (current()) target[name] = value;
+        return true;
+      },
+    });
+  const notify = { showUnread: (total) => report(total), alert: () => {} };
+  return { status: guard(status), thread: guard(thread), composer: guard(composer), notify: guard(notify), list: null };
+}
+
 /** The visitor's context, as the soporte page builds a customer's, and its socket. */
 function begin(visitor) {
   const me = visitor.usuario;
@@ -87,7 +107,10 @@ function begin(visitor) {
     store: new ConversationStore({ me, agent: false, supportTeam: SUPPORT_TEAM }),
     pending: new PendingSends({ me }),
     reads: new Reads({
+      // Marks of a visitor who is gone (signed out, identified) are dropped: the token
+      // now is another visitor's.
       send: (_, hasta, options) =>
+        client === c &&
         freshToken()
           .then((token) => widgetApi.markRead(token, hasta, options))
           .catch(() => {}),
@@ -103,7 +126,7 @@ function begin(visitor) {
     read: async (_, params) => widgetApi.conversation(await freshToken(), params),
     signedOut: ended,
   });
-  c.ui = { status, thread, composer, list: null, notify: { showUnread: (total) => report(total), alert: () => {} } };
+  c.ui = viewsFor(c);
   c.store.ensure(me, visitor.nombre);
   c.store.openKey = me;
   thread.me = me;
@@ -123,11 +146,9 @@ function begin(visitor) {
 
 function stop() {
   generation++;
-  if (client) {
-    client.reads.flush();
-    client.socket?.disconnect();
-  }
-  client = null;
+  const previous = client;
+  client = null; // first: what the old socket says as it closes is no longer shown
+  previous?.socket?.disconnect();
   thread.me = null;
   thread.show();
   status.show("");
