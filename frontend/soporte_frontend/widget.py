@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import gzip
 import html
 import json
 import re
@@ -19,7 +20,7 @@ from typing import Final
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from soporte_common import sites
@@ -58,7 +59,10 @@ def _error(status: int, code: ErrorCode, headers: dict[str, str] | None = None) 
 
 class Widget:
     def __init__(self, static: Path) -> None:
-        self.loader = static / "loader" / "widget.js"
+        self.loader = (static / "loader" / "widget.js").read_bytes()
+        # Every page of a company's site loads it: sent compressed to every browser that
+        # takes gzip (about 3 KB instead of 8).
+        self.loader_gzip = gzip.compress(self.loader, compresslevel=9, mtime=0)
         self.chat_page = (static / "widget.html").read_text()
 
     def routes(self) -> list[Route]:
@@ -68,10 +72,12 @@ class Widget:
             Route("/widget/chat", self.chat),
         ]
 
-    async def loader_script(self, _: Request) -> Response:
-        return FileResponse(
-            self.loader, media_type="text/javascript", headers={"Cache-Control": LOADER_CACHE}
-        )
+    async def loader_script(self, request: Request) -> Response:
+        headers = {"Cache-Control": LOADER_CACHE, "Vary": "Accept-Encoding"}
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            headers["Content-Encoding"] = "gzip"
+            return Response(self.loader_gzip, media_type="text/javascript", headers=headers)
+        return Response(self.loader, media_type="text/javascript", headers=headers)
 
     async def site_check(self, request: Request) -> Response:
         """200 when the site exists and the asking page's `Origin` is one of its origins;

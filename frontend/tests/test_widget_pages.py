@@ -37,10 +37,14 @@ def client(infra: RunningStack) -> Iterator[TestClient]:
 
 
 def test_the_loader_is_a_small_script_anyone_may_load(client: TestClient) -> None:
-    response = client.get("/widget.js")
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/javascript")
-    assert len(response.content) < 10 * 1024
+    plain = client.get("/widget.js", headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200
+    assert plain.headers["content-type"].startswith("text/javascript")
+    assert int(plain.headers["content-length"]) < 10 * 1024
+    compressed = client.get("/widget.js", headers={"Accept-Encoding": "gzip"})
+    assert compressed.headers["content-encoding"] == "gzip"
+    assert int(compressed.headers["content-length"]) < 4 * 1024
+    assert compressed.content == plain.content  # the client decompressed it
 
 
 def test_only_the_sites_own_pages_are_told_to_show_the_widget(
