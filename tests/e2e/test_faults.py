@@ -91,6 +91,18 @@ async def ensure_running(stack: RunningStack, *programs: str) -> None:
             stack.ctl("start", program)
     for program in programs:
         await eventually(lambda p=program: "RUNNING" in stack.ctl("status", p), timeout=60)
+    await eventually(lambda: every_service_ready(stack), timeout=60)
+
+
+async def every_service_ready(stack: RunningStack) -> bool:
+    async with httpx.AsyncClient(timeout=2) as http:
+        for url in stack.info.readiness_urls:
+            try:
+                if (await http.get(url)).status_code != 200:
+                    return False
+            except httpx.HTTPError:
+                return False
+    return True
 
 
 async def customers(

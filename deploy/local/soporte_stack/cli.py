@@ -46,6 +46,11 @@ def step(text: str) -> Callable[[], None]:
     return done
 
 
+# How long each service may take to answer /readyz after it is started: a cold start on a
+# busy machine (imports, migrations checked, Redis and Postgres reached) can take a minute.
+SERVICE_START_SECONDS = 120
+
+
 def port_open(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.2)
@@ -111,7 +116,7 @@ def start(config: StackConfig, env: dict[str, str], *, infra_only: bool) -> None
     } | {f"realtime-{i}": port for i, port in enumerate(config.realtime_ports, start=1)}
     for name, port in checks.items():
         readiness = f"http://127.0.0.1:{port}/readyz"
-        wait_until(http_ok(readiness), name, 60, log_path(config, name))
+        wait_until(http_ok(readiness), name, SERVICE_START_SECONDS, log_path(config, name))
     done()
     done = step("starting the Traefik gateway")
     ctl(config, "start", f"{GATEWAY}:*")

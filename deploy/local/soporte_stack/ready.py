@@ -59,3 +59,10 @@ class StackInfo(BaseModel):
     def realtime_url(self, replica: int) -> str:
         """Realtime replica `replica` (1, 2...) on its own port."""
         return f"{LOCALHOST}:{self.realtime_ports[replica - 1]}"
+
+    @property
+    def readiness_urls(self) -> list[str]:
+        """Each backend service's /readyz: 200 once it serves (after a restart, "RUNNING" in
+        supervisor comes before the port answers)."""
+        ports = [self.auth_port, self.history_port, *self.realtime_ports]
+        return [f"{LOCALHOST}:{port}/readyz" for port in ports]

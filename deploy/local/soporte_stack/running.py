@@ -17,7 +17,7 @@ from soporte_stack.config import run_script, venv_bin
 from soporte_stack.ready import StackInfo, ready_file
 from soporte_stack.supervisor import supervisorctl
 
-STARTUP_TIMEOUT = 180
+STARTUP_TIMEOUT = 300  # a cold start on a busy machine: see soporte_stack.cli.SERVICE_START_SECONDS
 
 
 def _ephemeral_range_start() -> int:

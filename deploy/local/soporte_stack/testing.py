@@ -64,6 +64,9 @@ def stack() -> Iterator[RunningStack]:
             # accounts: one address's auth budget would not last it (tests/e2e/test_edge*.py
             # run the limits at their defaults on a stack of their own).
             "SOPORTE_AUTH_RATE_PER_MINUTE": "100000",
+            # ...nor would one hash at a time for that address: a dozen parallel sign-ups
+            # on a busy machine would outlast auth's 5 s answer deadline.
+            "SOPORTE_HASHES_PER_ADDRESS": "2",
         },
     ) as running:
         yield running

@@ -36,6 +36,8 @@ class Event(StrEnum):
     PAGE = "pagina"
     # server → admins: a visitor moved to another page
     VISITOR_PAGE = "pagina_visitante"
+    # server → admins: a customer was erased; their conversation is gone (history-api)
+    CONVERSATION_ERASED = "conversacion_borrada"
 
 
 class EntryType(StrEnum):
@@ -95,6 +97,21 @@ class SessionEndReason(StrEnum):
     EXPIRED = "expirada"
 
 
+class AuditAction(StrEnum):
+    """`accion` of an entry of the audit trail (`GET /api/auditoria`): what an agent did
+    (or, for `retencion`, Soporte itself)."""
+
+    LOGIN = "inicio_sesion"  # an agent signed in
+    ASSIGNMENT = "asignacion"  # an agent assigned a conversation (or unassigned it)
+    STATUS = "estado"  # an agent changed a conversation's status
+    NOTE = "nota"  # an agent wrote an internal note (the trail never holds its text)
+    EXPORT = "exportacion"  # an agent exported a customer's data
+    ERASURE = "borrado"  # an agent erased a customer (the trail keeps no erased content)
+    RETENTION = "retencion"  # the retention period erased old entries (counts only)
+    AGENT_CREATED = "agente_creado"  # an operator added an agent account
+    SITE_CREATED = "sitio_creado"  # an operator added a website for the widget
+
+
 class RejectCode(StrEnum):
     """`codigo` of a refused event's acknowledgement `{ok: false, error, codigo}`."""
 
@@ -109,6 +126,7 @@ class RejectCode(StrEnum):
     CONFLICT = "conflicto"
     CONVERSATION = "conversacion"
     AGENT = "agente"
+    ERASED = "cuenta_borrada"
 
 
 # `{max}` is replaced by the configured limit.
@@ -124,6 +142,7 @@ REJECT_TEXTS: Final[dict[RejectCode, str]] = {
     RejectCode.CONFLICT: "Otro agente cambió la asignación antes",
     RejectCode.CONVERSATION: "Conversación desconocida: con debe ser un cliente",
     RejectCode.AGENT: "Agente desconocido",
+    RejectCode.ERASED: "Esta cuenta se ha borrado",
 }
 
 
@@ -211,6 +230,7 @@ def browser_tables() -> dict[str, object]:
         "CONNECT_REFUSALS": {r.name: r.value for r in ConnectRefusal},
         "SESSION_END_REASONS": {r.name: r.value for r in SessionEndReason},
         "PRESENCE_STATES": {p.name: p.value for p in PresenceState},
+        "AUDIT_ACTIONS": {a.name: a.value for a in AuditAction},
         "REJECT_CODES": {c.name: c.value for c in RejectCode},
         "REJECT_TEXTS": {c.value: t for c, t in REJECT_TEXTS.items()},
         "ERROR_CODES": {c.name: c.value for c in ErrorCode},

@@ -20,8 +20,17 @@ USER_DIRECTORY_SYNCED = "soporte:usuarios:sincronizado"
 SITES = "soporte:sitios"
 SITES_SYNCED = "soporte:sitios:sincronizado"
 
-# Channel on which auth announces a revoked session (payload: the token's jti).
+# Channel on which revoked sessions are announced: the payload is a token's jti (auth, at
+# logout), or `user_revocation(usuario)` for every session of one user (an erasure).
 REVOCATIONS_CHANNEL = "soporte:sesiones-revocadas"
+USER_REVOCATION_PREFIX = "usuario:"  # a jti is hex: never mistaken for this
+
+# The audit trail (soporte_common.audit): every service appends what agents do; history-api's
+# consumer group (CONSUMER_GROUP) stores it in the `auditoria` table, append-only.
+AUDIT_STREAM = "soporte:auditoria"
+AUDIT_DEAD_LETTER_STREAM = "soporte:auditoria:rechazados"
+# Held by the history-api instance running retention, so only one runs it at a time.
+RETENTION_LOCK = "soporte:retencion"
 
 
 # Open sockets across every replica (realtime's presence module): per user, a sorted set
@@ -56,6 +65,17 @@ CONVERSATION_STATE_SEEDED = "soporte:conversaciones:sembrado"
 
 def conversation_state(usuario: str) -> str:
     return f"{CONVERSATION_STATE_PREFIX}{usuario}"
+
+
+def user_revocation(usuario: str) -> str:
+    """The revocations channel's payload that ends every session of `usuario`."""
+    return f"{USER_REVOCATION_PREFIX}{usuario}"
+
+
+def erased(usuario: str) -> str:
+    """Present while `usuario` is being erased, and for a while after (history-api's
+    erasure): nothing of theirs is accepted, their account is not published again."""
+    return f"soporte:borrado:{usuario}"
 
 
 def revoked_session(jti: str) -> str:

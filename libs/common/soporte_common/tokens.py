@@ -122,3 +122,15 @@ class SessionGuard:
             pipe.set(keys.revoked_session(claims.jti), 1, ex=ttl)
             pipe.publish(keys.REVOCATIONS_CHANNEL, claims.jti)
             await pipe.execute()
+
+    async def announce_user_revoked(self, usuario: str) -> None:
+        """Close every open socket of `usuario` on every replica. Their tokens must already
+        fail the check (the user is gone from the directory): this only ends what is open."""
+        await self.redis.publish(keys.REVOCATIONS_CHANNEL, keys.user_revocation(usuario))
+
+
+def revoked_user(announcement: str) -> str | None:
+    """The user whose every session an announcement on the revocations channel ends, or
+    None when it names one session (a jti)."""
+    prefix, _, usuario = announcement.partition(keys.USER_REVOCATION_PREFIX)
+    return usuario if not prefix and usuario else None

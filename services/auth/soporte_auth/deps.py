@@ -48,6 +48,10 @@ def _settings(request: Request) -> AuthSettings:
     return _state(request)["settings"]
 
 
+def _redis(request: Request) -> Redis:
+    return _state(request)["redis"]
+
+
 def _users(request: Request) -> UserStore:
     return _state(request)["users"]
 
@@ -85,6 +89,7 @@ async def _per_address_rate(request: Request) -> None:
 
 
 Settings = Annotated[AuthSettings, Depends(_settings)]
+RedisClient = Annotated[Redis, Depends(_redis)]
 Users = Annotated[UserStore, Depends(_users)]
 Codec = Annotated[TokenCodec, Depends(_codec)]
 Guard = Annotated[SessionGuard, Depends(_guard)]

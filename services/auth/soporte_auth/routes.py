@@ -14,13 +14,15 @@ from soporte_auth.deps import (
     Hasher,
     Names,
     PerAddressRate,
+    RedisClient,
     Settings,
     Throttle,
     Users,
 )
 from soporte_auth.limits import client_address
 from soporte_auth.schemas import Account, LoginBody, RegisterBody
-from soporte_common.contract import ErrorCode
+from soporte_common import audit
+from soporte_common.contract import AuditAction, ErrorCode
 from soporte_common.logging import get_logger
 from soporte_common.tokens import COOKIE_NAME, InvalidTokenError
 from soporte_common.web import ApiError, CurrentUser, error_responses, token_from_request
@@ -55,6 +57,8 @@ async def register(
         raise ApiError(409, ErrorCode.RESERVED_NAME, RESERVED_USERNAME)
     if names.imitated_by_display_name(body.nombre):
         raise ApiError(409, ErrorCode.RESERVED_NAME)
+    if await users.being_erased(body.usuario):  # the name is free once the erasure settled
+        raise ApiError(409, ErrorCode.USER_EXISTS)
     password_hash = await hashing.hash(client_address(request), body.password)
     if not await users.create(body.usuario, body.nombre, "user", password_hash):
         raise ApiError(409, ErrorCode.USER_EXISTS)
@@ -83,6 +87,7 @@ async def login(
     codec: Codec,
     throttle: Throttle,
     hashing: Hasher,
+    redis: RedisClient,
 ) -> Account:
     """Check the password and set the session cookie `token`."""
     address = client_address(request)
@@ -101,10 +106,17 @@ async def login(
     if user is None or not ok:
         log.warning("login failed", usuario=body.usuario, direccion=address)
         raise ApiError(401, ErrorCode.BAD_CREDENTIALS)
+    # Heals the directory if Redis lost it; refused while the account is being erased.
+    if not await users.publish(user.usuario, user.rol):
+        log.warning("login refused: the account is being erased", usuario=user.usuario)
+        raise ApiError(401, ErrorCode.BAD_CREDENTIALS)
     await throttle.succeeded(user.usuario, address, now_ms=int(time.time() * 1000))
     if new_hash:
         await users.set_password_hash(user.usuario, new_hash)
-    await users.publish(user.usuario, user.rol)  # heals the directory if Redis lost it
+    if user.rol == "admin":  # before the session exists: no agent session goes unaudited
+        await audit.record(
+            redis, user.usuario, AuditAction.LOGIN, user.usuario, {"direccion": address}
+        )
     token, _ = codec.issue(
         user=user.usuario, nombre=user.nombre, rol=user.rol, ttl_seconds=settings.token_ttl_seconds
     )

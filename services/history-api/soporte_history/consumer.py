@@ -1,4 +1,6 @@
-"""The consumer group that moves every accepted entry from the Redis stream to Postgres.
+"""The consumer group that moves every entry of a Redis stream to Postgres: the
+conversation log (`mensajes`) and the audit trail (`soporte:auditoria`), each by its own
+`Sink` (which stream, how its entries parse, how a batch is stored), the same loop for both.
 
 Guarantees (see docs/guarantees.md):
 - an entry is acknowledged only after the transaction that stored it committed, so a crash
@@ -9,16 +11,19 @@ Guarantees (see docs/guarantees.md):
   so trimming never drops a message the group has not acknowledged;
 - a malformed entry goes to a dead-letter stream instead of blocking the group forever.
 
-This module is the loop: what to read when, and acknowledging. How each type of entry is
-stored is in soporte_history.projections, the group's position in stream_status, the
-metrics in metrics, the retry policies in retries.
+This module is the loop: what to read when, and acknowledging. How each type of log entry
+is stored is in soporte_history.projections (the log's sink), the audit trail's in
+soporte_history.audit_log, the group's position in stream_status, the metrics in metrics,
+the retry policies in retries.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import cast
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar, cast
 
 import asyncpg
 from redis.asyncio import Redis
@@ -26,8 +31,6 @@ from redis.exceptions import RedisError, ResponseError
 
 from soporte_common import keys
 from soporte_common.logging import get_logger
-from soporte_history import metrics
-from soporte_history.projections import Projected, RawEntry, Rejected, parse_entries, store
 from soporte_history.retries import postgres_retry, redis_retry
 from soporte_history.stream_status import stream_status
 
@@ -36,24 +39,61 @@ log = get_logger(__name__)
 # How often acknowledged entries are trimmed away (the stream then holds only the backlog).
 TRIM_INTERVAL_SECONDS = 0.25
 
+# (id, fields). An entry deleted from the stream while pending comes back from XREADGROUP
+# with empty fields (XAUTOCLAIM drops such entries from the pending list itself).
+RawEntry = tuple[bytes, dict[bytes, bytes]]
+# An entry to dead-letter: its id and whatever fields it had.
+Rejected = tuple[bytes, dict[bytes, bytes]]
 # What XREADGROUP answers: [(stream, entries)].
 ReadResponse = list[tuple[bytes, list[RawEntry]]]
 
 
-async def ensure_group(redis: Redis) -> None:
+class Parsed(Protocol):
+    """An entry ready to store: its id and its fields as read (dead-lettered whole if
+    Postgres refuses it), and what kind of entry it is (for the logs)."""
+
+    @property
+    def entry_id(self) -> bytes: ...
+
+    @property
+    def fields(self) -> dict[bytes, bytes]: ...
+
+    @property
+    def kind(self) -> str: ...
+
+
+ItemT = TypeVar("ItemT", bound=Parsed)
+
+
+@dataclass(frozen=True)
+class Sink(Generic[ItemT]):
+    """What one stream is stored as."""
+
+    stream: str
+    dead_letters: str  # where malformed entries and those Postgres refuses go
+    # The entries to store, and the malformed ones (entries deleted while pending: neither).
+    parse: Callable[[Sequence[RawEntry]], tuple[list[ItemT], list[Rejected]]]
+    # A batch in one transaction (idempotent: an entry stored twice is stored once).
+    store: Callable[[asyncpg.Pool, Sequence[ItemT]], Awaitable[None]]
+    # After commit and acknowledgement: the entries stored, how many were dead-lettered.
+    committed: Callable[[Sequence[ItemT], int], None]
+
+
+async def ensure_group(redis: Redis, stream: str = keys.STREAM) -> None:
     try:
-        await redis.xgroup_create(keys.STREAM, keys.CONSUMER_GROUP, id="0", mkstream=True)
+        await redis.xgroup_create(stream, keys.CONSUMER_GROUP, id="0", mkstream=True)
     except ResponseError as exc:
         if "BUSYGROUP" not in str(exc):
             raise
 
 
-class StreamConsumer:
+class StreamConsumer(Generic[ItemT]):
     def __init__(
         self,
         redis: Redis,
         db: asyncpg.Pool,
         *,
+        sink: Sink[ItemT],
         name: str,
         batch: int,
         claim_idle_ms: int,
@@ -61,6 +101,8 @@ class StreamConsumer:
     ) -> None:
         self.redis = redis
         self.db = db
+        self.sink = sink
+        self.stream = sink.stream
         self.name = name
         self.batch = batch
         self.claim_idle_ms = claim_idle_ms
@@ -73,17 +115,11 @@ class StreamConsumer:
 
     async def run(self) -> None:
         """Forever: own pending entries first, then new ones, claiming dead consumers' too."""
-        log.info("consumer starting", consumer=self.name)
-        gauges = asyncio.create_task(
-            metrics.refresh_backlog_gauges_forever(self.redis), name="stream-gauges"
-        )
-        try:
-            await self._consume()
-        finally:
-            gauges.cancel()
+        log.info("consumer starting", consumer=self.name, stream=self.stream)
+        await self._consume()
 
     async def _consume(self) -> None:
-        await redis_retry(ensure_group)(self.redis)
+        await redis_retry(ensure_group)(self.redis, self.stream)
         await self._drain_own_pending()
         last_claim = last_trim = 0.0
         while True:
@@ -105,9 +141,9 @@ class StreamConsumer:
                     await self.process(entries)
                     self._last_commit = time.monotonic()
             except (RedisError, OSError) as exc:
-                log.warning("stream unavailable; retrying", error=str(exc))
+                log.warning("stream unavailable; retrying", stream=self.stream, error=str(exc))
                 await asyncio.sleep(0.5)
-                await redis_retry(ensure_group)(self.redis)
+                await redis_retry(ensure_group)(self.redis, self.stream)
             except Exception:
                 # Last resort: a consumer that dies silently stops persistence for everyone.
                 log.exception("unexpected consumer error; continuing")
@@ -119,7 +155,7 @@ class StreamConsumer:
             await self.redis.xreadgroup(
                 keys.CONSUMER_GROUP,
                 self.name,
-                {keys.STREAM: ">"},
+                {self.stream: ">"},
                 count=count or self.batch,
                 block=block_ms,
             ),
@@ -133,7 +169,7 @@ class StreamConsumer:
                 await redis_retry(self.redis.xreadgroup)(
                     keys.CONSUMER_GROUP,
                     self.name,
-                    {keys.STREAM: "0"},
+                    {self.stream: "0"},
                     count=self.batch,
                 ),
             )
@@ -147,7 +183,7 @@ class StreamConsumer:
         start: bytes | str = "0-0"
         while True:
             result = await self.redis.xautoclaim(
-                keys.STREAM,
+                self.stream,
                 keys.CONSUMER_GROUP,
                 self.name,
                 self.claim_idle_ms,
@@ -164,7 +200,7 @@ class StreamConsumer:
 
     async def process(self, entries: list[RawEntry]) -> None:
         """Store what can be stored, dead-letter the rest, then acknowledge every entry."""
-        batch, rejected = parse_entries(entries)
+        batch, rejected = self.sink.parse(entries)
         refused = await self._store(batch) if batch else []
         rejected += refused
         entry_ids = [entry_id for entry_id, _ in entries]
@@ -172,7 +208,7 @@ class StreamConsumer:
         self._acked_since_trim = True
         refused_ids = {entry_id for entry_id, _ in refused}
         stored = [item for item in batch if item.entry_id not in refused_ids]
-        metrics.record_batch([item.row.fecha for item in stored], dead_lettered=len(rejected))
+        self.sink.committed(stored, len(rejected))
         if entry_ids:
             # One line per batch (never per message at INFO): a message id from realtime's
             # `message accepted` falls between first_id and last_id of the batch that stored
@@ -180,6 +216,7 @@ class StreamConsumer:
             log.info(
                 "batch stored",
                 consumer=self.name,
+                stream=self.stream,
                 count=len(stored),
                 first_id=entry_ids[0].decode(),
                 last_id=entry_ids[-1].decode(),
@@ -187,18 +224,19 @@ class StreamConsumer:
                 dead_lettered=len(rejected),
             )
 
-    async def _store(self, batch: list[Projected]) -> list[Rejected]:
+    async def _store(self, batch: list[ItemT]) -> list[Rejected]:
         """Store the batch in one transaction; returns the entries Postgres refused."""
         try:
-            await postgres_retry(store)(self.db, batch)
+            await postgres_retry(self.sink.store)(self.db, batch)
             return []
         except asyncpg.PostgresError as exc:
             if len(batch) == 1:
                 [item] = batch
                 log.error(
-                    "postgres refused a message; dead-lettered",
+                    "postgres refused an entry; dead-lettered",
+                    stream=self.stream,
                     message_id=item.entry_id.decode(),
-                    tipo=item.tipo.value,
+                    tipo=item.kind,
                     error=str(exc),
                 )
                 return [(item.entry_id, item.fields)]
@@ -214,13 +252,13 @@ class StreamConsumer:
         async with self.redis.pipeline(transaction=True) as pipe:
             for entry_id, fields in rejected:
                 letter: dict[bytes, bytes] = {b"id": entry_id, **fields}
-                pipe.xadd(keys.DEAD_LETTER_STREAM, letter)  # type: ignore[arg-type]
-            pipe.xack(keys.STREAM, keys.CONSUMER_GROUP, *entry_ids)
+                pipe.xadd(self.sink.dead_letters, letter)  # type: ignore[arg-type]
+            pipe.xack(self.stream, keys.CONSUMER_GROUP, *entry_ids)
             await pipe.execute()
 
     async def trim(self) -> None:
         """Drop acknowledged entries: everything older than the oldest unacked one."""
-        status = await stream_status(self.redis)
+        status = await stream_status(self.redis, self.stream)
         # Exact trimming: the stream's length is then the backlog (what is not stored yet).
-        await self.redis.xtrim(keys.STREAM, minid=status.keep_from(), approximate=False)
+        await self.redis.xtrim(self.stream, minid=status.keep_from(), approximate=False)
         self._acked_since_trim = False

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from soporte_common.contract import ErrorCode
 from soporte_common.tokens import SessionGuard
 from soporte_common.web import ApiError, CurrentAdmin, CurrentUser
+from soporte_history.erasure import Eraser
 from soporte_history.settings import HistorySettings
 from soporte_history.stream_status import wait_until_settled
 
@@ -25,6 +26,7 @@ __all__ = [
     "CurrentAdmin",
     "CurrentUser",
     "DbDep",
+    "EraserDep",
     "RedisDep",
     "SettingsDep",
     "SettledDbDep",
@@ -38,7 +40,10 @@ class State(TypedDict):
     db: asyncpg.Pool
     redis: Redis
     guard: SessionGuard
-    consumer_task: asyncio.Task[None]
+    eraser: Eraser
+    # The stream consumers (the conversation log's, the audit trail's) and the rest of the
+    # background work: readiness fails when any of them stopped.
+    tasks: list[asyncio.Task[None]]
 
 
 def app_state(request: Request) -> State:
@@ -61,9 +66,14 @@ def _redis(state: StateDep) -> Redis:
     return state["redis"]
 
 
+def _eraser(state: StateDep) -> Eraser:
+    return state["eraser"]
+
+
 SettingsDep = Annotated[HistorySettings, Depends(_settings)]
 DbDep = Annotated[asyncpg.Pool, Depends(_db)]
 RedisDep = Annotated[Redis, Depends(_redis)]
+EraserDep = Annotated[Eraser, Depends(_eraser)]
 
 
 async def _settled_db(settings: SettingsDep, redis: RedisDep, db: DbDep) -> asyncpg.Pool:

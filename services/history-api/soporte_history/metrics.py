@@ -73,6 +73,14 @@ _CYCLE_TIMES = {
         buckets=_CYCLE_BUCKETS,
     ),
 }
+_AUDITED = Counter("soporte_audit_entries_total", "Entries of the audit stream stored.")
+_AUDIT_DEAD_LETTERED = Counter(
+    "soporte_audit_dead_lettered_total", "Entries of the audit stream that could not be stored."
+)
+_ERASURES = Counter("soporte_erasures_total", "Customers erased (DELETE /api/usuarios/<usuario>).")
+_RETENTION_ERASED = Counter(
+    "soporte_retention_erased_total", "Log entries erased for being older than the retention."
+)
 # How often the backlog gauges are refreshed, independently of the consumer loop (which can
 # be stuck retrying a batch while Postgres is down: exactly when the backlog matters).
 GAUGE_REFRESH_SECONDS = 2.0
@@ -87,6 +95,20 @@ def record_batch(accepted_at: Sequence[datetime], *, dead_lettered: int) -> None
     _PERSISTED.inc(len(accepted_at))
     _BATCH_SIZE.observe(len(accepted_at))
     _DEAD_LETTERED.inc(dead_lettered)
+
+
+def record_audit(stored: int, *, dead_lettered: int) -> None:
+    """A batch of the audit stream was committed and acknowledged."""
+    _AUDITED.inc(stored)
+    _AUDIT_DEAD_LETTERED.inc(dead_lettered)
+
+
+def record_erasure() -> None:
+    _ERASURES.inc()
+
+
+def record_retention(erased: int) -> None:
+    _RETENTION_ERASED.inc(erased)
 
 
 def record_cycle_times(times: Sequence[CycleTime]) -> None:

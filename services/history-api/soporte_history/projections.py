@@ -2,10 +2,12 @@
 soporte_common.contract.EntryType): a parser from the entry's fields to a row, and a batch
 writer (soporte_history.storage) for the rows of that type.
 
-A new type of entry is one more `PROJECTIONS` line: its parser and its writer. The consumer
-stores a whole batch, every type in it, in one transaction, and acknowledges the entries
-only after it committed. An entry whose type has no projection, or whose fields its parser
-refuses, is malformed: it goes to the dead-letter stream.
+A new type of entry is one more `PROJECTIONS` line: its parser, its writer, and what it
+adds to the audit trail (an agent's note, status change or assignment: who, when, to which
+conversation; never what was written). The consumer stores a whole batch, every type in it
+and its audit entries, in one transaction, and acknowledges the entries only after it
+committed. An entry whose type has no projection, or whose fields its parser refuses, is
+malformed: it goes to the dead-letter stream. `MESSAGE_LOG` is the log's consumer sink.
 """
 
 from __future__ import annotations
@@ -19,11 +21,20 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 from pydantic import ValidationError
 
+from soporte_common import keys
 from soporte_common.contract import ConversationStatus, EntryType
 from soporte_common.entries import AssignmentEntry, NoteEntry, StatusEntry
 from soporte_common.logging import get_logger
 from soporte_common.messages import StreamEntry, stream_id_to_db
 from soporte_history import metrics
+from soporte_history.audit_log import (
+    AuditRow,
+    assignment_audit,
+    insert_audit,
+    note_audit,
+    status_audit,
+)
+from soporte_history.consumer import RawEntry, Rejected, Sink
 from soporte_history.cycles import CycleTime
 from soporte_history.storage import MessageRow, NoteRow, insert_messages, insert_notes
 from soporte_history.workflow_storage import (
@@ -34,12 +45,6 @@ from soporte_history.workflow_storage import (
 )
 
 log = get_logger(__name__)
-
-# (id, fields). An entry deleted from the stream while pending comes back from XREADGROUP
-# with empty fields (XAUTOCLAIM drops such entries from the pending list itself).
-RawEntry = tuple[bytes, dict[bytes, bytes]]
-# An entry to dead-letter: its id and whatever fields it had.
-Rejected = tuple[bytes, dict[bytes, bytes]]
 
 
 class Row(Protocol):
@@ -62,6 +67,8 @@ class Projection(Generic[RowT]):
     parse: Callable[[int, dict[str, str]], RowT]
     # Rows of this type, in the batch's transaction; the cycle times they completed.
     write: Callable[[PoolConnectionProxy, Sequence[RowT]], Awaitable[list[CycleTime]]]
+    # The row's entry in the audit trail (an agent's action), or None.
+    audit: Callable[[RowT], AuditRow | None] | None = None
 
 
 def _key(entry_id: str) -> int | None:
@@ -92,9 +99,9 @@ def parse_assignment(key: int, fields: dict[str, str]) -> AssignmentRow:
 
 PROJECTIONS: Mapping[EntryType, Projection[Any]] = {
     EntryType.MESSAGE: Projection(parse_message, insert_messages),
-    EntryType.NOTE: Projection(parse_note, insert_notes),
-    EntryType.STATUS: Projection(parse_status, insert_statuses),
-    EntryType.ASSIGNMENT: Projection(parse_assignment, insert_assignments),
+    EntryType.NOTE: Projection(parse_note, insert_notes, note_audit),
+    EntryType.STATUS: Projection(parse_status, insert_statuses, status_audit),
+    EntryType.ASSIGNMENT: Projection(parse_assignment, insert_assignments, assignment_audit),
 }
 
 
@@ -107,6 +114,10 @@ class Projected:
     fields: dict[bytes, bytes]
     tipo: EntryType
     row: Row
+
+    @property
+    def kind(self) -> str:
+        return self.tipo.value
 
 
 def project(entry_id: bytes, fields: dict[bytes, bytes]) -> Projected:
@@ -142,12 +153,31 @@ async def store(db: asyncpg.Pool, batch: Sequence[Projected]) -> None:
     """The whole batch in one transaction, each type by its writer; the cycle times it
     completed are measured once it committed."""
     by_type: dict[EntryType, list[Row]] = {}
+    audited: list[AuditRow] = []
     for item in batch:
         by_type.setdefault(item.tipo, []).append(item.row)
+        trail = PROJECTIONS[item.tipo].audit
+        if trail is not None and (row := trail(item.row)) is not None:
+            audited.append(row)
     completed: list[CycleTime] = []
     async with db.acquire() as conn, conn.transaction():
         for tipo, rows in by_type.items():
             completed += await PROJECTIONS[tipo].write(conn, rows)
+        await insert_audit(conn, audited)
     metrics.record_cycle_times(completed)
     for item in batch:
         log.debug("message stored", message_id=item.entry_id.decode(), tipo=item.tipo.value)
+
+
+def _committed(stored: Sequence[Projected], dead_lettered: int) -> None:
+    metrics.record_batch([item.row.fecha for item in stored], dead_lettered=dead_lettered)
+
+
+# The conversation log: every entry accepted by realtime, by type.
+MESSAGE_LOG: Sink[Projected] = Sink(
+    stream=keys.STREAM,
+    dead_letters=keys.DEAD_LETTER_STREAM,
+    parse=parse_entries,
+    store=store,
+    committed=_committed,
+)

@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 import orjson
+from asyncpg.pool import PoolConnectionProxy
 from redis.asyncio import Redis
 
 from soporte_common import sites
@@ -98,6 +99,18 @@ async def conversation_page(
         hay_anteriores=more,
         hay_siguientes=before is not None,
     )
+
+
+async def whole_conversation(
+    conn: PoolConnectionProxy, conversacion: str, *, messages_only: bool
+) -> list[LogEntry]:
+    """Every entry, oldest first (an export: for a customer, their messages only)."""
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM mensajes WHERE conversacion = $1 {_VISIBLE[messages_only]} "  # noqa: S608
+        "ORDER BY id",
+        conversacion,
+    )
+    return [_entry(r) for r in rows]
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from soporte_common import web
-from soporte_common.contract import ConversationStatus, EntryType, PresenceState
+from soporte_common.contract import AuditAction, ConversationStatus, EntryType, PresenceState
 from soporte_common.text import USERNAME_PATTERN
 
 
@@ -147,7 +147,7 @@ _ERRORS: dict[int, str] = {
     400: "`before` and `after` together",
     401: "not signed in, or the session is over",
     403: "signed in, but not allowed to do this",
-    404: "no such canned reply",
+    404: "no such canned reply, or no such customer",
     409: "another canned reply has that shortcut",
     422: "a parameter or field is not valid",
     503: "history is still storing what was sent, or Redis is unreachable: retry",
@@ -225,3 +225,39 @@ class AgentStatus(BaseModel):
     usuario: str
     nombre: str
     estado: PresenceState
+
+
+class AuditEvent(BaseModel):
+    """One entry of the audit trail: who did what to whom, when (never what was written)."""
+
+    id: int = Field(description="the entry's number (page with `antes`)")
+    fecha: str
+    agente: str | None = Field(description="the agent; null when no agent acted")
+    accion: AuditAction
+    objetivo: str = Field(description="whom or what it was done to")
+    detalles: dict[str, Any] = Field(description="the new status, counts...: never content")
+
+
+class AuditPage(BaseModel):
+    """The audit trail, newest first."""
+
+    eventos: list[AuditEvent]
+    hay_mas: bool = Field(description="there are older ones (page with `antes` = the last id)")
+
+
+class ExportDocument(BaseModel):
+    """Everything Soporte holds about one customer. Sections other parts of Soporte keep
+    (the widget's visitor and site) are added by name."""
+
+    model_config = ConfigDict(extra="allow")
+
+    usuario: str
+    exportado: str = Field(description="when this document was made")
+    cuenta: dict[str, Any] | None = Field(description="the account (never its password)")
+    conversacion: dict[str, Any] | None = Field(
+        None, description="agents' copy: the conversation's state now"
+    )
+    mensajes: list[LogEntry] = Field(
+        description="the whole conversation, oldest first (the customer's copy: its messages)"
+    )
+    lecturas: list[dict[str, Any]] = Field(description="read marks: who read up to where")

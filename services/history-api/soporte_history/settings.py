@@ -17,6 +17,14 @@ class HistorySettings(DatabaseSettings):
     claim_idle_ms: int = 10_000
     # How long a history read waits for the consumer to store what was already accepted.
     settle_timeout_seconds: float = 5.0
+    # Erase every entry of every conversation log older than this many days, in the
+    # background (docs/operations.md, "Retention"). 0: keep everything (the default).
+    retention_days: float = 0
+
+    @property
+    def retention_sweep_seconds(self) -> float:
+        """How often retention runs: hourly, or ten times per period when that is shorter."""
+        return min(3600.0, self.retention_days * 86400 / 10)
 
     def consumer(self, port: int) -> str:
         return self.consumer_name or f"{socket.gethostname()}-{port}"

@@ -59,13 +59,13 @@ def is_settled(status: StreamStatus, target: tuple[int, int]) -> bool:
     )
 
 
-async def stream_status(redis: Redis) -> StreamStatus:
+async def stream_status(redis: Redis, stream: str = keys.STREAM) -> StreamStatus:
     """One round trip: how far the group is behind the stream. ResponseError while the
     stream or the group does not exist yet."""
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.xinfo_stream(keys.STREAM)
-        pipe.xinfo_groups(keys.STREAM)
-        pipe.xpending(keys.STREAM, keys.CONSUMER_GROUP)
+        pipe.xinfo_stream(stream)
+        pipe.xinfo_groups(stream)
+        pipe.xpending(stream, keys.CONSUMER_GROUP)
         info, groups, pending = await pipe.execute()
     group = next((g for g in groups if g["name"].decode() == keys.CONSUMER_GROUP), None)
     if group is None:
@@ -87,21 +87,28 @@ async def oldest_undelivered(redis: Redis, status: StreamStatus) -> str | None:
     return cast(bytes, after[0][0]).decode() if after else None
 
 
-async def wait_until_settled(redis: Redis, timeout: float) -> bool:  # noqa: ASYNC109
-    """Wait until everything accepted before this call is in Postgres (or give up).
+async def wait_until_settled(
+    redis: Redis,
+    timeout: float,  # noqa: ASYNC109
+    streams: tuple[str, ...] = (keys.STREAM,),
+) -> bool:
+    """Wait until everything appended to `streams` before this call is in Postgres (or
+    give up).
 
     `timeout` is a deadline, not a cancellation: giving up answers False (the caller says 503).
     """
-    target: tuple[int, int] | None = None
+    targets: dict[str, tuple[int, int]] = {}
 
-    async def settled() -> bool:
-        nonlocal target
+    async def settled(stream: str) -> bool:
         try:
-            status = await stream_status(redis)
+            status = await stream_status(redis, stream)
         except ResponseError:
             # No group yet: settled if nothing was ever sent, else the consumer is starting.
-            return not await redis.exists(keys.STREAM)
-        target = target or entry_id_key(status.last_generated)
+            return not await redis.exists(stream)
+        target = targets.setdefault(stream, entry_id_key(status.last_generated))
         return is_settled(status, target)
 
-    return await poll_until(settled, timeout=timeout, first_delay=0.005, max_delay=0.1)
+    async def all_settled() -> bool:
+        return all([await settled(stream) for stream in streams])
+
+    return await poll_until(all_settled, timeout=timeout, first_delay=0.005, max_delay=0.1)

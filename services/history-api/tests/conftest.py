@@ -25,6 +25,7 @@ from soporte_common.settings import LOCAL_JWT_SECRET
 from soporte_common.tokens import Rol, TokenCodec
 from soporte_history.app import create_app, stop
 from soporte_history.consumer import StreamConsumer, ensure_group
+from soporte_history.projections import MESSAGE_LOG
 from soporte_history.settings import HistorySettings
 from soporte_stack.testing import RunningStack
 
@@ -166,7 +167,9 @@ async def make_consumer(redis: Redis, db: asyncpg.Pool) -> MakeConsumer:
     def make(
         name: str = "history-test", *, batch: int = 100, claim_idle_ms: int = 60_000
     ) -> StreamConsumer:
-        return StreamConsumer(redis, db, name=name, batch=batch, claim_idle_ms=claim_idle_ms)
+        return StreamConsumer(
+            redis, db, sink=MESSAGE_LOG, name=name, batch=batch, claim_idle_ms=claim_idle_ms
+        )
 
     return make
 

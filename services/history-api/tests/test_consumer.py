@@ -9,7 +9,8 @@ from redis.asyncio import Redis
 
 from soporte_common import keys
 from soporte_common.messages import stream_id_to_db
-from soporte_history.projections import RawEntry, parse_entries, store
+from soporte_history.consumer import RawEntry
+from soporte_history.projections import parse_entries, store
 from soporte_history.stream_status import wait_until_settled
 from soporte_stack.testing import eventually
 

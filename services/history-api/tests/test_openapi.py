@@ -53,6 +53,10 @@ def test_the_document_lists_the_history_endpoints(document: dict[str, Any]) -> N
         ("get", "/api/informes"),
         ("get", "/api/soporte/tiempo-respuesta"),
         ("get", "/api/agentes"),
+        ("get", "/api/usuarios/{usuario}/exportar"),
+        ("get", "/api/mensajes/mios/exportar"),
+        ("delete", "/api/usuarios/{usuario}"),
+        ("get", "/api/auditoria"),
     }
 
 
@@ -89,7 +93,21 @@ def test_the_200_schemas_name_the_contracts_fields(document: dict[str, Any]) -> 
         "estado",
         "asignado",
         "pospuesta_hasta",
+        "visitante",
     ]
+
+
+def test_the_audit_trail_and_the_export_name_the_contracts_fields(
+    document: dict[str, Any],
+) -> None:
+    trail = document["paths"]["/api/auditoria"]["get"]["responses"]["200"]
+    assert list(schema_of(document, trail)["properties"]) == ["eventos", "hay_mas"]
+    event = document["components"]["schemas"]["AuditEvent"]
+    assert list(event["properties"])[:5] == ["id", "fecha", "agente", "accion", "objetivo"]
+    exported = document["paths"]["/api/usuarios/{usuario}/exportar"]["get"]["responses"]["200"]
+    assert {"usuario", "cuenta", "mensajes", "lecturas"} <= set(
+        schema_of(document, exported)["properties"]
+    )
 
 
 def test_every_error_response_is_the_contracts_error_shape(document: dict[str, Any]) -> None:

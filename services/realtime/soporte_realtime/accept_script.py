@@ -1,14 +1,15 @@
 """Accepting an entry a person wrote (a message, a note): one atomic step in Redis.
 
-One Lua script checks the conversation's customer (when the route names one to check), a
-retried client id, the sender's rate; appends the entry to the `mensajes` stream (which
-gives it its id); publishes the emit on the Socket.IO channel; and applies what the entry
-means for the conversation (soporte_realtime.conversation_lua): a customer's message
-reopens a resolved or snoozed conversation, an agent's first message of a cycle is marked
-as its first response. Because append and publish happen in one atomic step, every replica
-receives emits in exactly the order the stream holds them: all receivers see the entries of
-a conversation in the order they were accepted, and the append always precedes the emit
-(docs/architecture.md, "A message's path").
+One Lua script checks that the conversation's customer is not being erased, the customer
+(when the route names one to check), a retried client id, the sender's rate; appends the
+entry to the `mensajes` stream (which gives it its id); publishes the emit on the Socket.IO
+channel; and applies what the entry means for the conversation
+(soporte_realtime.conversation_lua): a customer's message reopens a resolved or snoozed
+conversation, an agent's first message of a cycle is marked as its first response. Because
+append and publish happen in one atomic step, every replica receives emits in exactly the
+order the stream holds them: all receivers see the entries of a conversation in the order
+they were accepted, and the append always precedes the emit (docs/architecture.md, "A
+message's path").
 
 The script is called with an `AcceptCall` (soporte_realtime.script_call binds its named
 fields to KEYS and ARGV); its result is an `AcceptResult`.
@@ -35,6 +36,7 @@ class AcceptOutcome(StrEnum):
     REPEATED = "repetido"  # a retried client id: nothing new, the first id and time
     RECIPIENT = "destinatario"  # the customer to check is not one
     RATE = "ritmo"  # the sender is over the rate limit
+    ERASED = "borrada"  # the conversation's customer is being (or was just) erased
 
 
 class Writer(StrEnum):
@@ -50,6 +52,9 @@ class AcceptCall(ScriptCall):
     """One call of the script. The entry's field/value pairs follow as the last ARGV."""
 
     context: ConversationContext = field(metadata=PART)
+    # The conversation's erasure tombstone (keys.erased): nothing is appended while it is
+    # there, so no entry accepted after an erasure began can outlive it.
+    erased: str = field(metadata=KEY)
     send_rate: str = field(metadata=KEY)  # the sender's counter in the current window
     client_id: str = field(metadata=KEY)  # remembers `client_id_ttl` s: "<id> <fecha>"
     rate_limit: int = field(metadata=ARG)
@@ -69,6 +74,7 @@ class AcceptCall(ScriptCall):
 ACCEPT_SCRIPT: Final = conversation_script(
     AcceptCall,
     f"""
+if redis.call('EXISTS', erased) == 1 then return {{'{AcceptOutcome.ERASED}'}} end
 if must_be_customer ~= '' and redis.call('HGET', user_directory, must_be_customer) ~= 'user' then
   return {{'{AcceptOutcome.RECIPIENT}'}}
 end

@@ -25,13 +25,23 @@ from soporte_realtime.channel import ID_PLACEHOLDER, emit_payload
 from soporte_realtime.conversation_lua import WorkflowConfig
 from soporte_realtime.routing import Route, route_message, route_workflow
 
-# The script's refusals, as the sender hears them (a note names a conversation, not a
-# recipient).
-REFUSALS: Final = {
+# The script's refusals, as each writer hears them: a note names a conversation, not a
+# recipient; an agent writing to a customer being erased is told the customer does not
+# exist (as after the erasure), the customer that their account is being erased.
+_REFUSALS: Final = {
     AcceptOutcome.RECIPIENT: RejectCode.RECIPIENT,
     AcceptOutcome.RATE: RejectCode.RATE,
+    AcceptOutcome.ERASED: RejectCode.RECIPIENT,
 }
-NOTE_REFUSALS: Final = REFUSALS | {AcceptOutcome.RECIPIENT: RejectCode.CONVERSATION}
+REFUSALS: Final = {
+    Writer.AGENT: _REFUSALS,
+    Writer.CUSTOMER: _REFUSALS | {AcceptOutcome.ERASED: RejectCode.ERASED},
+    Writer.NOTE: _REFUSALS
+    | {
+        AcceptOutcome.RECIPIENT: RejectCode.CONVERSATION,
+        AcceptOutcome.ERASED: RejectCode.CONVERSATION,
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -135,6 +145,7 @@ class MessageBus:
         result = await self._script(
             AcceptCall(
                 context=self.workflow.context(fecha),
+                erased=keys.erased(route.conversation),
                 send_rate=keys.send_rate(sender.user),
                 client_id=keys.client_message_id(sender.user, cid or "-"),
                 rate_limit=self.rate_limit,
@@ -148,7 +159,7 @@ class MessageBus:
                 entry=entry,
             )
         )
-        refusals = NOTE_REFUSALS if writer is Writer.NOTE else REFUSALS
+        refusals = REFUSALS[writer]
         if result.outcome in refusals:
             raise MessageRejectedError(refusals[result.outcome])
         # OK, or REPEATED: a retry of an entry already accepted, same id, nothing stored twice.

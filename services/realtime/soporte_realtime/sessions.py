@@ -1,5 +1,6 @@
-"""The sessions open on this replica, and ending them: at token expiry, and when auth
-announces a logout (which it does once, on a Redis channel, for every replica)."""
+"""The sessions open on this replica, and ending them: at token expiry, and when a
+revocation is announced (once, on a Redis channel, for every replica): a logout ends one
+session, an erasure every session of its user."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from soporte_common import keys
 from soporte_common.contract import SessionEndReason
 from soporte_common.logging import get_logger
 from soporte_common.retrying import retry_forever
-from soporte_common.tokens import Claims
+from soporte_common.tokens import Claims, revoked_user
 
 log = get_logger(__name__)
 
@@ -71,33 +72,53 @@ class Sessions:
         for sid in list(self._sids_by_jti.get(jti, ())):
             self._end(sid, SessionEndReason.CLOSED)
 
+    def revoke_user(self, usuario: str) -> None:
+        for sid, claims in self.items():
+            if claims.user == usuario:
+                self._end(sid, SessionEndReason.CLOSED)
+
+    def revoke_announced(self, announcement: str) -> None:
+        """One session (a jti), or every session of a user."""
+        usuario = revoked_user(announcement)
+        if usuario is None:
+            self.revoke(announcement)
+        else:
+            self.revoke_user(usuario)
+
     def _end(self, sid: str, reason: str) -> None:
         task = asyncio.create_task(self._end_session(sid, reason))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def drop_revoked(self, redis: Redis) -> None:
-        """After missing announcements (no subscription), check every local session."""
+        """After missing announcements (no subscription), check every local session: its
+        own revocation, and whether its user still exists with that role (an erasure)."""
         jtis = list(self._sids_by_jti)
         if not jtis:
             return
+        sessions = self.items()
         async with redis.pipeline(transaction=False) as pipe:
             for jti in jtis:
                 pipe.exists(keys.revoked_session(jti))
-            revoked = await pipe.execute()
-        for jti, is_revoked in zip(jtis, revoked, strict=True):
+            for _, claims in sessions:
+                pipe.hget(keys.USER_DIRECTORY, claims.user)
+            answers = await pipe.execute()
+        for jti, is_revoked in zip(jtis, answers[: len(jtis)], strict=True):
             if is_revoked:
                 self.revoke(jti)
+        for (sid, claims), rol in zip(sessions, answers[len(jtis) :], strict=True):
+            if rol is None or rol.decode() != claims.rol:
+                self._end(sid, SessionEndReason.CLOSED)
 
     async def follow_revocations(self, redis: Redis) -> None:
-        """Background task: end local sessions as auth revokes them, on every replica."""
+        """Background task: end local sessions as they are revoked, on every replica."""
         while True:
             pubsub = await retry_forever(
                 "subscribing to the revocations channel", functools.partial(self._subscribe, redis)
             )
             try:
                 async for message in pubsub.listen():
-                    self.revoke(message["data"].decode())
+                    self.revoke_announced(message["data"].decode())
             except Exception as exc:  # Redis went away: subscribe again
                 log.warning("lost the revocations channel; resubscribing", error=str(exc))
             finally:

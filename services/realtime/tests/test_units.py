@@ -108,6 +108,7 @@ def test_the_accept_script_binds_each_named_field_to_its_position() -> None:
     config = WorkflowConfig(auto_assign=AutoAssign.ROUND_ROBIN, max_open_per_agent=3)
     call = AcceptCall(
         context=config.context("f"),
+        erased="e",
         send_rate="r",
         client_id="c",
         rate_limit=5,
@@ -130,13 +131,14 @@ def test_the_accept_script_binds_each_named_field_to_its_position() -> None:
         "soporte:presencia",
         "soporte:ultima-asignacion",
     ]
-    assert call.keys()[len(shared) :] == ["r", "c"]
+    assert call.keys()[len(shared) :] == ["e", "r", "c"]
     context_args = len(ConversationContext.names("ARGV"))
     assert call.args()[:context_args] == ["socketio", UPDATE_HEAD, UPDATE_TAIL, 1, 3, "f"]
     assert call.args()[context_args : context_args + 7] == [5, 1000, "", 0, b"h", b"t", "ana"]
     assert call.args()[context_args + 7] == "cliente"
     assert call.args()[context_args + 8 :] == entry.fields()
-    assert "local send_rate = KEYS[8]" in ACCEPT_SCRIPT
+    assert "local erased = KEYS[8]" in ACCEPT_SCRIPT
+    assert "local send_rate = KEYS[9]" in ACCEPT_SCRIPT
     assert "local must_be_customer = ARGV[9]" in ACCEPT_SCRIPT
     assert "unpack(ARGV, 15)" in ACCEPT_SCRIPT
 

@@ -23,6 +23,7 @@ export async function open(client, usuario, { at = null } = {}) {
   ui.list?.update(...(previous ? [previous, conv] : [conv]));
   ui.workflow?.show();
   ui.visitor?.show(conv);
+  ui.privacy?.show();
   ui.notify.showUnread(reads.total());
   if (!at) ui.composer.focus();
   reads.markRead(usuario, conv.lastId); // what is shown is read, even if the page is left before the fetch ends

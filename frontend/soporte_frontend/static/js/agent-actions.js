@@ -128,6 +128,32 @@ export async function searchMessages(client, query) {
   }
 }
 
+/** Erases a customer (after the dialog's confirmation); throws with the server's error.
+ * Every agent's page (this one too) forgets the conversation when `conversacion_borrada`
+ * comes; this page does not wait for it. */
+export async function eraseCustomer(client, usuario) {
+  await api.eraseCustomer(usuario);
+  forgetConversation(client, usuario);
+}
+
+/** The customer is gone: their row, their counts, their thread if it was open. */
+export function forgetConversation(client, usuario) {
+  const { store, reads, ui } = client;
+  if (!store.get(usuario)) return;
+  const wasOpen = store.openKey === usuario;
+  store.forget(usuario);
+  reads.clear(usuario);
+  ui.list.update();
+  client.counts.changed();
+  ui.notify.showUnread(reads.total());
+  if (!wasOpen) return;
+  ui.thread.show();
+  ui.workflow.show();
+  ui.privacy.show();
+  ui.layout.showList();
+  ui.status.announce(t("erase.done", { usuario }));
+}
+
 /** A search result was chosen: its conversation, at that entry. */
 export function openResult(client, result) {
   open(client, result.conversacion, { at: result.id });

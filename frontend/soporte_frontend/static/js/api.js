@@ -26,6 +26,11 @@ async function request(method, path, body, { keepalive = false } = {}) {
   return data;
 }
 
+/** Where an agent downloads everything held about a customer (a JSON attachment). */
+export function exportPath(usuario) {
+  return `/api/usuarios/${encodeURIComponent(usuario)}/exportar`;
+}
+
 export const api = {
   me: () => request("GET", "/api/auth/me"),
   login: (usuario, password) => request("POST", "/api/auth/login", { usuario, password }),
@@ -48,4 +53,7 @@ export const api = {
   searchMessages: (q, limit) => request("GET", `/api/buscar?${new URLSearchParams({ q, limit })}`),
   sites: () => request("GET", "/api/auth/sitios"),
   report: (dias) => request("GET", `/api/informes?${new URLSearchParams({ dias })}`),
+  // Agents only: privacy requests and the audit trail.
+  eraseCustomer: (usuario) => request("DELETE", `/api/usuarios/${encodeURIComponent(usuario)}`),
+  auditTrail: (params) => request("GET", `/api/auditoria?${new URLSearchParams(params)}`),
 };

@@ -6,6 +6,7 @@ import { goToLogin } from "./api.js";
 import { ENTRY_TYPES, EVENTS } from "./contract.js";
 import { countsAsUnread } from "./data/reads.js";
 import { t } from "./i18n.js";
+import { forgetConversation } from "./agent-actions.js";
 import { agentSeen, applyEntries, catchUpSoon, refreshListSoon, resync } from "./sync.js";
 
 const SESSION_END_NOTICE_MS = 1500;
@@ -20,6 +21,7 @@ export function eventHandlers(client) {
     [EVENTS.CONVERSATION_UPDATED]: (update) => conversationUpdated(client, update),
     [EVENTS.PRESENCE]: (presence) => client.agent && agentSeen(client, presence),
     [EVENTS.VISITOR_PAGE]: (page) => client.agent && visitorMoved(client, page),
+    [EVENTS.CONVERSATION_ERASED]: ({ usuario }) => client.agent && forgetConversation(client, usuario),
   };
 }
 

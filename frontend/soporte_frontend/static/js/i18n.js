@@ -161,6 +161,18 @@ const STRINGS = {
     "report.first.p90": "Primera respuesta (p90)",
     "report.resolution.median": "Resolución (mediana)",
     "report.resolution.p90": "Resolución (p90)",
+    "privacy.own": "Descargar mis datos",
+    "privacy.label": "Datos del cliente",
+    "privacy.export": "Exportar sus datos",
+    "privacy.erase": "Borrar al cliente…",
+    "erase.title": "¿Borrar a {name} para siempre?",
+    "erase.explanation": "Se borran su cuenta, toda la conversación (mensajes y notas), sus marcas de lectura y lo que Soporte guarde de él o ella, en todas partes; se le desconecta. No se puede deshacer. Queda en la auditoría que lo borraste, sin nada de lo borrado.",
+    "erase.type": "Para confirmarlo, escribe su usuario: {usuario}",
+    "erase.confirm": "Borrar para siempre",
+    "erase.cancel": "Cancelar",
+    "erase.failed": "No se pudo borrar: {error}",
+    "erase.done": "{usuario} se ha borrado",
+    "audit.link": "Auditoría",
   },
   en: {
     "app.title": "Support",
@@ -320,6 +332,18 @@ const STRINGS = {
     "report.first.p90": "First response (p90)",
     "report.resolution.median": "Resolution (median)",
     "report.resolution.p90": "Resolution (p90)",
+    "privacy.own": "Download my data",
+    "privacy.label": "Customer data",
+    "privacy.export": "Export their data",
+    "privacy.erase": "Erase customer…",
+    "erase.title": "Erase {name} for good?",
+    "erase.explanation": "Their account, the whole conversation (messages and notes), their read marks and whatever else Soporte keeps about them go, everywhere; they are disconnected. This cannot be undone. The audit trail keeps that you erased them, and nothing of what was erased.",
+    "erase.type": "To confirm, type their username: {usuario}",
+    "erase.confirm": "Erase for good",
+    "erase.cancel": "Cancel",
+    "erase.failed": "Could not erase: {error}",
+    "erase.done": "{usuario} was erased",
+    "audit.link": "Audit",
   },
 };
 
@@ -335,6 +359,11 @@ function remembered() {
   }
 }
 if (!STRINGS[lang]) lang = "es";
+
+/** A page's own strings (`{es: {...}, en: {...}}`), added to the shared ones. */
+export function addStrings(extra) {
+  for (const [language, strings] of Object.entries(extra)) Object.assign(STRINGS[language], strings);
+}
 
 export function t(key, vars = {}) {
   const text = STRINGS[lang][key] ?? STRINGS.es[key] ?? key;

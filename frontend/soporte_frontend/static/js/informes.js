@@ -2,11 +2,11 @@
 // conversations opened and resolved, median and p90 of the first response and of the
 // resolution time. Customers are sent back to their conversation.
 
+import { openAgentPage } from "./agent-page.js";
 import { api, ApiError, goToLogin } from "./api.js";
 import { formatDuration, reportRows } from "./data/report.js";
-import { applyTranslations, t, toggleLanguage } from "./i18n.js";
+import { t, toggleLanguage } from "./i18n.js";
 
-const AGENT_ROLE = "admin";
 const PERIODS = [7, 30];
 const $ = (id) => document.getElementById(id);
 
@@ -74,16 +74,7 @@ function render(reports) {
 }
 
 async function main() {
-  applyTranslations();
-  document.title = t("report.pagetitle");
-  let profile;
-  try {
-    profile = await api.me();
-  } catch {
-    return goToLogin();
-  }
-  if (profile.rol !== AGENT_ROLE) return window.location.assign("/soporte");
-  $("quien").textContent = profile.nombre;
+  if (!(await openAgentPage("report.pagetitle"))) return;
   let reports;
   try {
     reports = await Promise.all(PERIODS.map(async (dias) => [dias, await api.report(dias)]));

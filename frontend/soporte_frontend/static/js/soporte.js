@@ -12,6 +12,7 @@
 //   ui                the views (ui/*.js), told what changed
 //   socket            the live connection (socket.js)
 
+import { AGENT_ROLE } from "./agent-page.js";
 import { api, ApiError, goToLogin } from "./api.js";
 import { cameBack, open, retry, send } from "./actions.js";
 import {
@@ -20,6 +21,7 @@ import {
   chooseSite,
   chooseTab,
   deleteCannedReply,
+  eraseCustomer,
   loadCannedReplies,
   loadSites,
   openResult,
@@ -43,6 +45,7 @@ import { Composer } from "./ui/composer.js";
 import { Layout } from "./ui/layout.js";
 import { ListView } from "./ui/list.js";
 import { Notifier } from "./ui/notify.js";
+import { PrivacyTools } from "./ui/privacy.js";
 import { SearchView } from "./ui/search.js";
 import { StatusView } from "./ui/status.js";
 import { Suggestions } from "./ui/suggestions.js";
@@ -51,7 +54,6 @@ import { ThreadView } from "./ui/thread.js";
 import { VisitorCard } from "./ui/visitor.js";
 import { WorkflowBar } from "./ui/workflow.js";
 
-const AGENT_ROLE = "admin";
 
 const $ = (id) => document.getElementById(id);
 
@@ -197,7 +199,25 @@ function addAgentViews(client) {
     onSearch: (query) => searchMessages(client, query),
     onOpen: (result) => openResult(client, result),
   });
+  ui.privacy = new PrivacyTools({
+    store,
+    elements: {
+      exportLink: $("exportar-cliente"),
+      erase: $("borrar-cliente"),
+      dialog: $("dialogo-borrar"),
+      form: $("form-borrar"),
+      title: $("titulo-borrar"),
+      explanation: $("borrar-explicacion"),
+      label: $("borrar-etiqueta"),
+      input: $("borrar-confirmacion"),
+      error: $("borrar-error"),
+      confirm: $("borrar-confirmar"),
+      cancel: $("borrar-cancelar"),
+    },
+    onErase: (usuario) => eraseCustomer(client, usuario),
+  });
   $("enlace-informes").hidden = false;
+  $("enlace-auditoria").hidden = false;
 }
 
 /** Signs out, or says the session is still open: leaving for the login page after a failed
@@ -251,6 +271,7 @@ async function main() {
   wirePage(client);
   if (!client.agent) {
     store.ensure(profile.usuario, profile.nombre);
+    $("descargar-datos").hidden = false; // a customer's own data, as one JSON document
     store.openKey = profile.usuario;
     ui.layout.showThread(false);
   }

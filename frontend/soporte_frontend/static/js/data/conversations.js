@@ -191,6 +191,12 @@ export class ConversationStore {
     return conv.applyUpdate(update, ++this.tick) ? conv : null;
   }
 
+  /** The customer was erased: their conversation is forgotten (closed if it was open). */
+  forget(key) {
+    this.#conversations.delete(key);
+    if (this.openKey === key) this.openKey = null;
+  }
+
   all() {
     return [...this.#conversations.values()];
   }
