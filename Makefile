@@ -56,8 +56,9 @@ test-e2e: ## The whole stack as `make run` starts it, through the gateway (clien
 test-browser: ## Only the browser tests (Chromium driving the real pages of the whole stack)
 	$(PYTEST) tests/e2e/browser -q
 
-screenshots: ## Save docs/img/{customer,agent,phone}.png from the real pages (starts its own stack)
+screenshots: ## Save docs/img/*.png from the real pages, the website widget's too (starts its own stacks)
 	$(RUN) python scripts/screenshots.py
+	$(RUN) python scripts/widget_screenshots.py
 
 bench: ## Soporte vs the Node peer: rate, latency, CPU/message, connections, persistence, history (~45 min)
 	$(RUN) soporte-bench

@@ -37,6 +37,12 @@ export default [
     },
   },
   {
+    // The widget's loader runs on other companies' pages as a classic script (no modules).
+    files: ["soporte_frontend/static/loader/*.js"],
+    languageOptions: { ecmaVersion: 2022, sourceType: "script", globals: globals.browser },
+    rules: { eqeqeq: "error", "no-var": "error", "prefer-const": "error" },
+  },
+  {
     files: ["tests/js/**/*.mjs", "eslint.config.js"],
     languageOptions: { ecmaVersion: 2022, sourceType: "module", globals: globals.node },
   },

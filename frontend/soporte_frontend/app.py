@@ -1,5 +1,6 @@
 """Serves the pages (login, soporte, the agents' report and audit trail) and their assets
-with strict security headers, and the gateway's own error answers.
+with strict security headers, the website widget (soporte_frontend.widget), and the
+gateway's own error answers.
 
 The Content-Security-Policy allows scripts, styles and connections from this origin only:
 even if some message text were ever rendered as HTML, an injected script could not run.
@@ -11,10 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import ClassVar
 
+from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -33,7 +36,9 @@ from soporte_common.asgi import (
 )
 from soporte_common.contract import ErrorCode, browser_tables
 from soporte_common.errors import error_body
+from soporte_common.redis_client import connect_redis
 from soporte_frontend.settings import FrontendSettings
+from soporte_frontend.widget import Widget
 
 STATIC = Path(__file__).parent / "static"
 VENDOR_BUILD_HINT = "run `make setup` (it copies socket.io-client from node_modules)"
@@ -133,14 +138,21 @@ class RevalidatedStaticFiles(StaticFiles):
 
 
 class SecurityHeaders(HttpMiddleware):
-    """Adds SECURITY_HEADERS to every response."""
+    """Adds SECURITY_HEADERS to every response. A response that brings its own
+    Content-Security-Policy (the widget's chat, which its site's pages may frame) keeps it,
+    and is given no X-Frame-Options (its `frame-ancestors` says who may frame it)."""
 
     headers: ClassVar = tuple((k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items())
+    framing: ClassVar = (b"content-security-policy", b"x-frame-options")
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *self.headers]
+                own = message.get("headers", [])
+                added = self.headers
+                if any(name.lower() == b"content-security-policy" for name, _ in own):
+                    added = tuple(h for h in self.headers if h[0] not in self.framing)
+                message["headers"] = [*own, *added]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -171,8 +183,22 @@ async def http_error(_: Request, exc: Exception) -> Response:
 
 def create_app(settings: FrontendSettings | None = None) -> Starlette:
     settings = settings or FrontendSettings()
+    widget = Widget(STATIC)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Redis]]:
+        # The sites' copy (soporte_common.sites): a stalled Redis costs the widget's
+        # requests two seconds, never the pages.
+        redis = connect_redis(settings.redis_url, socket_timeout=2.0, retries=0)
+        try:
+            yield {"redis": redis}
+        finally:
+            await redis.aclose()
+
     return Starlette(
+        lifespan=lifespan,
         routes=[
+            *widget.routes(),
             Route("/", page("login.html")),
             Route("/soporte", page("soporte.html")),
             Route("/informes", page("informes.html")),

@@ -21,8 +21,8 @@ from pathlib import Path
 import httpx
 
 from soporte_auth.settings import AuthSettings
-from soporte_stack import postgres
-from soporte_stack.config import StackConfig, run_script, venv_bin
+from soporte_stack import demo_shop, postgres
+from soporte_stack.config import StackConfig, StartError, run_script, venv_bin
 from soporte_stack.ready import StackInfo, ready_file
 from soporte_stack.supervisor import (
     GATEWAY,
@@ -34,10 +34,6 @@ from soporte_stack.supervisor import (
     supervisorctl,
     write_configs,
 )
-
-
-class StartError(Exception):
-    """A step failed; the message says what to look at."""
 
 
 def step(text: str) -> Callable[[], None]:
@@ -140,6 +136,18 @@ def start(config: StackConfig, env: dict[str, str], *, infra_only: bool) -> None
     done()
 
 
+def open_demo_shop(config: StackConfig, env: dict[str, str]) -> None:
+    """After the stack is ready (tests do not wait for it): the demo is a convenience, so
+    a failure is said and the stack runs on."""
+    done = step("opening the demo shop")
+    try:
+        demo_shop.serve(config, demo_shop.ensure_site(config, env))
+    except (StartError, OSError) as exc:
+        print(f"\nsoporte-stack: no demo shop: {exc}", file=sys.stderr, flush=True)
+        return
+    done()
+
+
 def banner(config: StackConfig) -> str:
     # The accounts auth creates on its first start, read the way auth reads them.
     auth = AuthSettings()
@@ -147,6 +155,7 @@ def banner(config: StackConfig) -> str:
     demo, demo_password = auth.demo_user, auth.demo_password.get_secret_value()
     return f"""
 Soporte is running at {config.public_url}
+  demo shop {config.demo_shop_url}   (a company's page on another site, with the widget)
   agent     {admin} / {admin_password}
   customer  {demo} / {demo_password}   (or register a new one on the login page)
   data      {config.data}   logs  {config.log_dir}
@@ -207,6 +216,8 @@ def run(config: StackConfig, *, infra_only: bool) -> int:
         supervisord.wait(timeout=60)
         return 1
     StackInfo.of(config).write(config.data)
+    if not infra_only:
+        open_demo_shop(config, env)
     print(banner(config) if not infra_only else "▸ Valkey and Postgres are ready", flush=True)
     code = supervisord.wait()
     ready.unlink(missing_ok=True)

@@ -18,6 +18,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
+class StartError(Exception):
+    """The stack could not start: the message says what failed and where its log is."""
+
+
 class StackConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SOPORTE_", extra="ignore")
 
@@ -65,6 +69,16 @@ class StackConfig(BaseSettings):
     @property
     def realtime_ports(self) -> list[int]:
         return [self.port + 10 + i for i in range(1, self.realtime_replicas + 1)]
+
+    @property
+    def demo_shop_port(self) -> int:
+        return self.port + 7
+
+    @property
+    def demo_shop_url(self) -> str:
+        """Another site than Soporte's (127.0.0.1, not localhost): the widget runs framed
+        there as on a real company's page, with Soporte's cookies third-party."""
+        return f"http://127.0.0.1:{self.demo_shop_port}"
 
     @property
     def public_url(self) -> str:

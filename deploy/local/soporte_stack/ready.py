@@ -19,6 +19,7 @@ def ready_file(data_dir: Path) -> Path:
 
 class StackInfo(BaseModel):
     url: str  # the gateway, as a browser reaches it
+    demo_shop_url: str  # a company's page with the widget, on another site than `url`
     redis_url: str
     database_url: str
     supervisor_conf: Path
@@ -30,6 +31,7 @@ class StackInfo(BaseModel):
     def of(cls, config: StackConfig) -> StackInfo:
         return cls(
             url=config.public_url,
+            demo_shop_url=config.demo_shop_url,
             redis_url=config.redis_url,
             database_url=config.database_url(),
             supervisor_conf=config.supervisor_conf,

@@ -3,6 +3,7 @@ in a subprocess, on a free block of ports and its own data directory."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -48,7 +49,7 @@ class RunningStack:
 
     data_dir: Path
     info: StackInfo
-    process: subprocess.Popen[bytes]
+    process: subprocess.Popen[bytes] | None  # None: attached, someone else's to stop
 
     @property
     def url(self) -> str:
@@ -76,22 +77,49 @@ class RunningStack:
     def pid(self, program: str) -> int:
         return int(self.ctl("pid", program).strip())
 
-    def create_agent(self, usuario: str, nombre: str, password: str) -> None:
-        """Add an agent account the way an operator does (`soporte-auth create-admin`)."""
-        env = os.environ | {
+    def _auth_command(self, *args: str, env: dict[str, str] | None = None) -> str:
+        """Run an operator command of auth against this stack; its output."""
+        full_env = os.environ | {
             "SOPORTE_DATABASE_URL": self.database_url,
             "SOPORTE_REDIS_URL": self.redis_url,
             "SOPORTE_ENV": "local",
-            "SOPORTE_NEW_ADMIN_PASSWORD": password,
         }
-        result = run_script("soporte-auth", "create-admin", usuario, "--nombre", nombre, env=env)
+        result = run_script("soporte-auth", *args, env=full_env | (env or {}))
         if result.returncode != 0:
-            raise RuntimeError(f"create-admin {usuario} failed: {result.stdout}{result.stderr}")
+            raise RuntimeError(
+                f"soporte-auth {' '.join(args)} failed: {result.stdout}{result.stderr}"
+            )
+        return result.stdout
+
+    def create_agent(self, usuario: str, nombre: str, password: str) -> None:
+        """Add an agent account the way an operator does (`soporte-auth create-admin`)."""
+        self._auth_command(
+            "create-admin",
+            usuario,
+            "--nombre",
+            nombre,
+            env={"SOPORTE_NEW_ADMIN_PASSWORD": password},
+        )
+
+    def create_site(self, *origins: str, nombre: str | None = None) -> tuple[str, str]:
+        """Register a website widget site (`soporte-auth create-site`): (key, identity secret)."""
+        args = [arg for origin in origins for arg in ("--origin", origin)]
+        site = json.loads(
+            self._auth_command("create-site", *args, *(["--nombre", nombre] if nombre else []))
+        )
+        return str(site["site"]), str(site["identity_secret"])
 
     def log(self, program: str) -> str:
         return (self.data_dir / "log" / f"{program}.log").read_text(errors="replace")
 
+    @classmethod
+    def attach(cls, data_dir: Path) -> RunningStack:
+        """A stack already running (`make run`, its data directory), to use, not to stop."""
+        return cls(data_dir, StackInfo.read(data_dir), None)
+
     def stop(self) -> None:
+        if self.process is None:
+            return
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:

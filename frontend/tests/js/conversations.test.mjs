@@ -103,3 +103,20 @@ test("the filter matches the username or the name, ignoring the name's case", ()
   assert.ok(conv.matches("lucia-f"));
   assert.ok(!conv.matches("marco"));
 });
+
+test("a website visitor's details come with the list, and their page follows them live", () => {
+  const store = new ConversationStore({ me: "luis", agent: true, supportTeam: "admin" });
+  const visitante = { sitio: "tienda", sitio_nombre: "Tienda", verificado: false, email: null, pagina: null };
+  store.mergeList([{ usuario: "v-1", nombre: "Visitante 1", ultimo_id: "3-0", ultimo_mensaje: "Hola", fecha: "f", visitante }]);
+  const conv = store.get("v-1");
+  assert.equal(conv.visitante.sitio, "tienda");
+  assert.ok(conv.pageSeen({ url: "https://t.example/a", titulo: "A", fecha: "2026-01-01T10:00:02Z" }));
+  assert.ok(!conv.pageSeen({ url: "https://t.example/old", titulo: "Old", fecha: "2026-01-01T10:00:01Z" }));
+  // A list read before the live report does not take the page back.
+  store.mergeList([{ usuario: "v-1", nombre: "Visitante 1", ultimo_id: "3-0", ultimo_mensaje: "Hola", fecha: "f", visitante }]);
+  assert.equal(conv.visitante.pagina.titulo, "A");
+  // An account has no visitor details, and no page to follow.
+  store.mergeList([{ usuario: "ana", nombre: "Ana", ultimo_id: "4-0", ultimo_mensaje: "Hola", fecha: "f", visitante: null }]);
+  assert.equal(store.get("ana").visitante, null);
+  assert.ok(!store.get("ana").pageSeen({ url: "https://t.example/a", titulo: "A", fecha: "x" }));
+});

@@ -32,6 +32,10 @@ class Event(StrEnum):
     # server → admins: a note, and every change of a conversation's status or assignee
     NOTE_RECEIVED = "nota_recibida"
     CONVERSATION_UPDATED = "conversacion_actualizada"
+    # website visitor → server: the page of the company's site the visitor is on
+    PAGE = "pagina"
+    # server → admins: a visitor moved to another page
+    VISITOR_PAGE = "pagina_visitante"
     # server → admins: a customer was erased; their conversation is gone (history-api)
     CONVERSATION_ERASED = "conversacion_borrada"
     # both ways, never stored: someone is typing in a conversation (client → server
@@ -171,6 +175,11 @@ class ErrorCode(StrEnum):
     LOGOUT_FAILED = "sesion_no_cerrada"
     HISTORY_BEHIND = "historial_atrasado"
     INTERNAL = "error_interno"
+    # The website widget (docs/contract.md, "The website widget").
+    SITE_UNKNOWN = "sitio_desconocido"
+    ORIGIN_NOT_REGISTERED = "origen_no_registrado"
+    IDENTITY_INVALID = "identidad_invalida"
+    VISITOR_UNKNOWN = "visitante_desconocido"
 
 
 ERROR_TEXTS: Final[dict[ErrorCode, str]] = {
@@ -198,6 +207,13 @@ ERROR_TEXTS: Final[dict[ErrorCode, str]] = {
     ),
     ErrorCode.HISTORY_BEHIND: "El historial se está poniendo al día; inténtalo en unos segundos",
     ErrorCode.INTERNAL: "Error interno; inténtalo de nuevo",
+    ErrorCode.SITE_UNKNOWN: "Sitio desconocido: revisa data-site en el fragmento del widget",
+    ErrorCode.ORIGIN_NOT_REGISTERED: (
+        "Esta página no está registrada para el sitio: añade su origen con "
+        "soporte-auth create-site --origin"
+    ),
+    ErrorCode.IDENTITY_INVALID: "La identidad del visitante no es válida",
+    ErrorCode.VISITOR_UNKNOWN: "Visitante desconocido: aún no ha escrito",
 }
 
 

@@ -14,6 +14,12 @@ USER_DIRECTORY = "soporte:usuarios"
 # Set by auth after a full directory sync; its absence (Redis lost data) triggers a resync.
 USER_DIRECTORY_SYNCED = "soporte:usuarios:sincronizado"
 
+# The website widget's sites: {site key: JSON {nombre, origenes}} (never the identity
+# secret). Auth writes it from its `sitios` table; the pages server (frame-ancestors) and
+# realtime (the pages visitors report) read it. The marker works as the directory's does.
+SITES = "soporte:sitios"
+SITES_SYNCED = "soporte:sitios:sincronizado"
+
 # Channel on which revoked sessions are announced: the payload is a token's jti (auth, at
 # logout), or `user_revocation(usuario)` for every session of one user (an erasure).
 REVOCATIONS_CHANNEL = "soporte:sesiones-revocadas"
@@ -106,3 +112,14 @@ def login_known_addresses(usuario: str) -> str:
 def auth_requests(address: str) -> str:
     """Registrations, logins and visitor creations from one client address this minute."""
     return f"soporte:auth-peticiones:{address}"
+
+
+def visitor_page(usuario: str) -> str:
+    """The page of the company's site a website visitor last reported (JSON {url, titulo,
+    fecha}); it expires a day after the report."""
+    return f"soporte:pagina:{usuario}"
+
+
+def visitor_page_rate(usuario: str) -> str:
+    """Present for a moment after a visitor's page report: quicker ones are dropped."""
+    return f"soporte:pagina-ritmo:{usuario}"

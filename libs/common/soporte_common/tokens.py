@@ -35,6 +35,8 @@ class Claims(BaseModel):
     iat: int
     exp: int
     jti: str
+    # A website visitor's token: the site (its key) whose widget it was issued for.
+    sitio: str | None = None
 
 
 def key_id(secret: str) -> str:
@@ -49,7 +51,15 @@ class TokenCodec:
         self._secret = secret
         self._verifying = {key_id(s): s for s in (secret, *previous)}
 
-    def issue(self, *, user: str, nombre: str, rol: Rol, ttl_seconds: int) -> tuple[str, Claims]:
+    def issue(
+        self,
+        *,
+        user: str,
+        nombre: str,
+        rol: Rol,
+        ttl_seconds: int,
+        sitio: str | None = None,
+    ) -> tuple[str, Claims]:
         now = int(time.time())
         claims = Claims(
             user=user,
@@ -58,9 +68,10 @@ class TokenCodec:
             iat=now,
             exp=now + ttl_seconds,
             jti=uuid.uuid4().hex,
+            sitio=sitio,
         )
         token = jwt.encode(
-            claims.model_dump(),
+            claims.model_dump(exclude_none=True),
             self._secret,
             algorithm=ALGORITHM,
             headers={"kid": key_id(self._secret)},

@@ -15,8 +15,11 @@ from soporte_auth.names import TeamNames
 from soporte_auth.passwords import AddressBusyError, Hashing
 from soporte_auth.routes import router
 from soporte_auth.settings import AuthSettings
+from soporte_auth.sites import SiteStore
 from soporte_auth.throttle import LoginThrottle
 from soporte_auth.users import UserStore
+from soporte_auth.visitor_routes import router as visitor_router
+from soporte_auth.visitors import VisitorStore
 from soporte_common import database
 from soporte_common.contract import ErrorCode
 from soporte_common.errors import error_body
@@ -62,9 +65,15 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         users = UserStore(db, redis)
         codec = settings.token_codec()
         hashing = Hashing(threads=settings.hash_threads, per_address=settings.hashes_per_address)
+        sites = SiteStore(db, redis, settings.secret_box())
         await ensure_first_accounts(users, settings)
         await users.sync_directory()
-        keeper = asyncio.create_task(users.keep_directory_synced())
+        await sites.reseal()
+        await sites.sync_copy()
+        keepers = [
+            asyncio.create_task(users.keep_directory_synced()),
+            asyncio.create_task(sites.keep_copy_synced()),
+        ]
         try:
             yield State(
                 settings=settings,
@@ -82,9 +91,12 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
                 rate=AddressRate(redis, per_minute=settings.auth_rate_per_minute),
                 hashing=hashing,
                 names=TeamNames([settings.admin_nombre]),
+                sites=sites,
+                visitors=VisitorStore(db, users),
             )
         finally:
-            keeper.cancel()
+            for keeper in keepers:
+                keeper.cancel()
             hashing.close()
             await redis.aclose()
             await db.close()
@@ -108,4 +120,5 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         return JSONResponse(body, status_code=429, headers={"Retry-After": "1"})
 
     app.include_router(router)
+    app.include_router(visitor_router)
     return app

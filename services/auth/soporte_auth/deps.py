@@ -18,8 +18,10 @@ from soporte_auth.limits import AddressRate, client_address
 from soporte_auth.names import TeamNames
 from soporte_auth.passwords import Hashing
 from soporte_auth.settings import AuthSettings
+from soporte_auth.sites import SiteStore
 from soporte_auth.throttle import LoginThrottle
 from soporte_auth.users import UserStore
+from soporte_auth.visitors import VisitorStore
 from soporte_common.tokens import SessionGuard, TokenCodec
 
 
@@ -34,6 +36,8 @@ class State(TypedDict):
     rate: AddressRate
     hashing: Hashing
     names: TeamNames
+    sites: SiteStore
+    visitors: VisitorStore
 
 
 def _state(request: Request) -> State:
@@ -72,6 +76,14 @@ def _names(request: Request) -> TeamNames:
     return _state(request)["names"]
 
 
+def _sites(request: Request) -> SiteStore:
+    return _state(request)["sites"]
+
+
+def _visitors(request: Request) -> VisitorStore:
+    return _state(request)["visitors"]
+
+
 async def _per_address_rate(request: Request) -> None:
     await _state(request)["rate"].check(client_address(request), request.url.path)
 
@@ -84,5 +96,7 @@ Guard = Annotated[SessionGuard, Depends(_guard)]
 Throttle = Annotated[LoginThrottle, Depends(_throttle)]
 Hasher = Annotated[Hashing, Depends(_hashing)]
 Names = Annotated[TeamNames, Depends(_names)]
+Sites = Annotated[SiteStore, Depends(_sites)]
+Visitors = Annotated[VisitorStore, Depends(_visitors)]
 # A route counted against SOPORTE_AUTH_RATE_PER_MINUTE: `dependencies=[PerAddressRate]`.
 PerAddressRate = Depends(_per_address_rate)

@@ -23,6 +23,10 @@ _hasher = PasswordHash((Argon2Hasher(),))
 # Verified against when the username does not exist, so both failures cost the same time.
 _DUMMY_HASH = _hasher.hash("soporte-timing-equaliser")
 
+# The stored "hash" of an account that has no password (a website visitor): no password
+# matches it, at the same cost as a wrong one.
+NO_PASSWORD = "!"
+
 T = TypeVar("T")
 WAITING_PER_SLOT = 4
 
@@ -37,7 +41,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password: str, stored_hash: str | None) -> tuple[bool, str | None]:
     """(matches, new hash if the stored one should be upgraded)."""
-    if stored_hash is None:
+    if stored_hash is None or stored_hash == NO_PASSWORD:
         _hasher.verify(password, _DUMMY_HASH)
         return False, None
     return _hasher.verify_and_update(password, stored_hash)

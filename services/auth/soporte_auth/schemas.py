@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import unicodedata
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
+from soporte_common.sites import SITE_KEY_PATTERN
 from soporte_common.text import USERNAME_PATTERN, clean_display_name
 from soporte_common.tokens import Rol
 
@@ -52,3 +53,55 @@ class Account(BaseModel):
     usuario: str
     nombre: str = Field(description="the display name")
     rol: Rol = Field(description="`admin`: an agent; `user`: a customer")
+
+
+_SITE = Field(pattern=SITE_KEY_PATTERN, description="the site's key (`data-site`)")
+_IDENTITY = Field(
+    None,
+    max_length=4096,
+    description="a JWT the company's backend signed: {sub, name, email?, exp} (HS256)",
+)
+
+
+class NewVisitorBody(BaseModel):
+    """A visitor about to send its first message: anonymous, or the site's user the
+    identity names."""
+
+    sitio: str = _SITE
+    identidad: str | None = _IDENTITY
+
+
+class VisitorSessionBody(BaseModel):
+    """A visitor coming back: its credential (anonymous), or an identity (verified)."""
+
+    sitio: str = _SITE
+    credencial: str | None = Field(None, max_length=128)
+    identidad: str | None = _IDENTITY
+
+    @model_validator(mode="after")
+    def _one_of(self) -> VisitorSessionBody:
+        if (self.credencial is None) == (self.identidad is None):
+            raise ValueError("give either credencial or identidad")
+        return self
+
+
+class VisitorSession(BaseModel):
+    """A visitor's short-lived token (for the Socket.IO `auth` payload and `Authorization:
+    Bearer`), and who it is."""
+
+    usuario: str
+    nombre: str
+    token: str
+    expira: int = Field(description="when the token expires (seconds since the epoch)")
+    credencial: str | None = Field(
+        description="a new anonymous visitor's long-lived credential (kept by the widget, "
+        "exchanged for tokens); null otherwise"
+    )
+    verificado: bool
+    email: str | None
+
+
+class SiteSummary(BaseModel):
+    sitio: str
+    nombre: str
+    origenes: list[str]

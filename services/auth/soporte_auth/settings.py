@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
+from soporte_auth.secretbox import SecretBox
 from soporte_common.settings import DatabaseSettings
 
 LOCAL_ADMIN_PASSWORD = "soporte-admin"
@@ -9,6 +10,9 @@ LOCAL_ADMIN_PASSWORD = "soporte-admin"
 
 class AuthSettings(DatabaseSettings):
     token_ttl_seconds: int = 8 * 3600
+    # A website visitor's token (the widget exchanges its credential or identity for a
+    # new one when it ends): short, since it lives in a page script's memory.
+    visitor_token_ttl_seconds: int = 3600
 
     # The first agent account, created on the first start if it does not exist yet.
     admin_user: str = "admin"
@@ -38,6 +42,14 @@ class AuthSettings(DatabaseSettings):
     request_deadline_seconds: float = 5.0
     # Each Redis command and Postgres query gives up after this long.
     dependency_timeout_seconds: float = 2.0
+
+    def secret_box(self) -> SecretBox:
+        """Seals the sites' identity secrets under a key derived from the JWT secret (and
+        opens what the previous ones sealed)."""
+        return SecretBox(
+            self.jwt_secret.get_secret_value(),
+            [s.get_secret_value() for s in self.jwt_previous_secrets],
+        )
 
     def production_problems(self) -> list[str]:
         problems = super().production_problems()

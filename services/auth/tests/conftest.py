@@ -22,7 +22,7 @@ def settings(infra: RunningStack) -> AuthSettings:
 async def clean(infra: RunningStack) -> None:
     """Each test starts with no accounts and an empty Redis."""
     conn = await asyncpg.connect(infra.database_url)
-    await conn.execute("TRUNCATE usuarios")
+    await conn.execute("TRUNCATE usuarios, sitios CASCADE")
     await conn.close()
     redis = Redis.from_url(infra.redis_url)
     await redis.flushdb()

@@ -46,7 +46,18 @@ def test_the_document_lists_the_auth_endpoints_and_their_answers(
         ("post", "/api/auth/login"): {"200", "401", "422", "429", "503"},
         ("post", "/api/auth/logout"): {"204", "503"},
         ("get", "/api/auth/me"): {"200", "401", "503"},
+        ("post", "/api/auth/visitantes"): {"201", "401", "404", "422", "429", "503"},
+        ("post", "/api/auth/visitantes/sesion"): {"200", "401", "404", "422", "503"},
+        ("get", "/api/auth/sitios"): {"200", "401", "403"},
     }
+
+
+ACCOUNT_ANSWERS = {
+    ("post", "/api/auth/register"),
+    ("post", "/api/auth/login"),
+    ("get", "/api/auth/me"),
+}
+VISITOR_ANSWERS = {("post", "/api/auth/visitantes"), ("post", "/api/auth/visitantes/sesion")}
 
 
 def test_every_account_answer_names_the_accounts_fields(document: dict[str, Any]) -> None:
@@ -54,10 +65,26 @@ def test_every_account_answer_names_the_accounts_fields(document: dict[str, Any]
         for status, response in operation["responses"].items():
             if status == "204":  # logout answers with no body at all
                 assert "content" not in response, (method, path)
-            elif status.startswith("2"):
+            elif status.startswith("2") and (method, path) in ACCOUNT_ANSWERS:
                 account = schema(document, response)
                 assert list(account["properties"]) == ["usuario", "nombre", "rol"], path
                 assert account["properties"]["rol"]["enum"] == ["admin", "user"]
+
+
+def test_a_visitors_answer_names_its_token_and_who_it_is(document: dict[str, Any]) -> None:
+    for key in VISITOR_ANSWERS:
+        answers = operations(document)[key]["responses"]
+        ok = next(status for status in answers if status.startswith("2"))
+        visitor = schema(document, answers[ok])
+        assert list(visitor["properties"]) == [
+            "usuario",
+            "nombre",
+            "token",
+            "expira",
+            "credencial",
+            "verificado",
+            "email",
+        ], key
 
 
 def test_every_error_answer_is_the_contracts_error_shape(document: dict[str, Any]) -> None:

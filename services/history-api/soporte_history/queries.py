@@ -10,9 +10,12 @@ from typing import Any
 import asyncpg
 import orjson
 from asyncpg.pool import PoolConnectionProxy
+from redis.asyncio import Redis
 
+from soporte_common import sites
 from soporte_common.contract import ConversationStatus, EntryType
 from soporte_common.messages import BIGINT_MAX, db_id_to_stream
+from soporte_common.visitors import VisitorProfile, visitor_profiles
 from soporte_history.schemas import (
     ConversationCounts,
     ConversationList,
@@ -23,6 +26,8 @@ from soporte_history.schemas import (
     LoggedNote,
     LoggedStatus,
     MessagePage,
+    VisitorInfo,
+    VisitorPageInfo,
 )
 
 
@@ -114,13 +119,21 @@ class ListFilter:
     estado: ConversationStatus | None = None
     asignado: str | None = None  # an agent's username
     unassigned: bool = False
+    sitio: str | None = None  # a website widget's site: its visitors' conversations
 
 
 async def conversation_list(
-    db: asyncpg.Pool, lector: str, *, limit: int, before: int | None, where: ListFilter
+    db: asyncpg.Pool,
+    redis: Redis,
+    lector: str,
+    *,
+    limit: int,
+    before: int | None,
+    where: ListFilter,
 ) -> ConversationList:
     """Customers with messages, newest activity first, with last message, unread count
-    (messages from the customer after what `lector` has read) and state."""
+    (messages from the customer after what `lector` has read), state, and for website
+    visitors their site, identity and page (auth's visitor data, realtime's page reports)."""
     rows = await db.fetch(
         """
         SELECT c.usuario, c.nombre, c.ultimo_id, c.ultimo_de, c.ultimo_mensaje, c.ultima_fecha,
@@ -135,6 +148,8 @@ async def conversation_list(
            AND ($5::text IS NULL OR c.estado = $5)
            AND ($6::text IS NULL OR c.asignado = $6)
            AND (NOT $7 OR c.asignado IS NULL)
+           AND ($8::text IS NULL OR EXISTS (
+                 SELECT 1 FROM visitantes v WHERE v.usuario = c.usuario AND v.sitio = $8))
          ORDER BY c.ultimo_id DESC
          LIMIT $4
         """,
@@ -145,7 +160,11 @@ async def conversation_list(
         where.estado.value if where.estado else None,
         where.asignado,
         where.unassigned,
+        where.sitio,
     )
+    shown = [r["usuario"] for r in rows[:limit]]
+    profiles = await visitor_profiles(db, shown)
+    pages = await sites.pages(redis, list(profiles))
     items = [
         ConversationSummary(
             usuario=r["usuario"],
@@ -158,10 +177,20 @@ async def conversation_list(
             estado=r["estado"],
             asignado=r["asignado"],
             pospuesta_hasta=iso(r["pospuesta_hasta"]) if r["pospuesta_hasta"] else None,
+            visitante=_visitor(profiles.get(r["usuario"]), pages.get(r["usuario"])),
         )
         for r in rows[:limit]
     ]
     return ConversationList(conversaciones=items, hay_mas=len(rows) > limit)
+
+
+def _visitor(profile: VisitorProfile | None, page: sites.VisitorPage | None) -> VisitorInfo | None:
+    if profile is None:
+        return None
+    return VisitorInfo(
+        **profile.model_dump(),
+        pagina=VisitorPageInfo(**page.model_dump()) if page is not None else None,
+    )
 
 
 async def conversation_counts(db: asyncpg.Pool, agente: str) -> ConversationCounts:

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from soporte_common.contract import ConversationStatus, ErrorCode
 from soporte_common.messages import stream_id_to_db
+from soporte_common.sites import SITE_KEY_PATTERN
 from soporte_common.text import PRINTABLE_PATTERN, USERNAME_PATTERN
 from soporte_common.web import ApiError
 from soporte_history import queries, seen
@@ -96,6 +97,7 @@ async def customer_conversation(
 async def conversation_list(
     claims: CurrentAdmin,
     db: SettledDbDep,
+    redis: RedisDep,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
     before: Annotated[str | None, MessageIdParam] = None,
     q: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE_PATTERN)] = None,
@@ -107,18 +109,24 @@ async def conversation_list(
             description="an agent's username, `yo` (the caller) or `nadie` (nobody)",
         ),
     ] = None,
+    sitio: Annotated[
+        str | None,
+        Query(pattern=SITE_KEY_PATTERN, description="a site's key: its website visitors"),
+    ] = None,
 ) -> ConversationList:
     """Agents only: customers with messages, newest activity first, with unread counts and
-    state; filtered by status and by who holds them."""
+    state (and a website visitor's site, identity and page); filtered by status, by who
+    holds them and by site."""
     holder = claims.user if asignado == "yo" else asignado
     where = queries.ListFilter(
         prefix=queries.like_escape(q) if q else None,
         estado=estado,
         asignado=None if holder == "nadie" else holder,
         unassigned=holder == "nadie",
+        sitio=sitio,
     )
     return await queries.conversation_list(
-        db, claims.user, limit=limit, before=_id(before, "before"), where=where
+        db, redis, claims.user, limit=limit, before=_id(before, "before"), where=where
     )
 
 

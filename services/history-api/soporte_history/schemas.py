@@ -67,6 +67,24 @@ class MessagePage(BaseModel):
     hay_siguientes: bool = Field(description="there are newer messages (page with `after`)")
 
 
+class VisitorPageInfo(BaseModel):
+    url: str
+    titulo: str
+    fecha: str = Field(description="when the visitor's widget reported it")
+
+
+class VisitorInfo(BaseModel):
+    """A website visitor's conversation: where it comes from and who vouches for it."""
+
+    sitio: str = Field(description="the site's key")
+    sitio_nombre: str | None = Field(description="the site's name; null if it was deleted")
+    verificado: bool = Field(description="the company's backend signed who this is")
+    email: str | None = Field(description="as the company signed it (verified visitors)")
+    pagina: VisitorPageInfo | None = Field(
+        description="the page the visitor last reported (kept a day); null if none"
+    )
+
+
 class ConversationSummary(BaseModel):
     """One customer's conversation in the agents' list."""
 
@@ -80,6 +98,9 @@ class ConversationSummary(BaseModel):
     estado: ConversationStatus
     asignado: str | None = Field(description="the agent who holds it; null: nobody")
     pospuesta_hasta: str | None = Field(description="while `pospuesta`: until when")
+    visitante: VisitorInfo | None = Field(
+        None, description="a website visitor's site, page and identity; null for accounts"
+    )
 
 
 class ConversationList(BaseModel):

@@ -36,7 +36,9 @@ CODEC = TokenCodec(LOCAL_JWT_SECRET)
 async def clean(infra: RunningStack) -> None:
     """Each test starts with no messages and an empty Redis."""
     conn = await asyncpg.connect(infra.database_url)
-    await conn.execute("TRUNCATE mensajes, conversaciones, lecturas, ciclos, respuestas")
+    await conn.execute(
+        "TRUNCATE mensajes, conversaciones, lecturas, ciclos, respuestas, visitantes, sitios"
+    )
     await conn.close()
     redis = Redis.from_url(infra.redis_url)
     await redis.flushdb()

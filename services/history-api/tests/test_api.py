@@ -365,6 +365,7 @@ async def test_the_list_is_newest_activity_first_with_unread_counts_per_reader(
             "estado": "abierta",
             "asignado": None,
             "pospuesta_hasta": None,
+            "visitante": None,  # accounts, not website visitors
         },
         {
             "usuario": "bea",
@@ -377,6 +378,7 @@ async def test_the_list_is_newest_activity_first_with_unread_counts_per_reader(
             "estado": "abierta",
             "asignado": None,
             "pospuesta_hasta": None,
+            "visitante": None,  # accounts, not website visitors
         },
     ]
 

@@ -6,6 +6,7 @@ is still readable, the conversations get a sensible status, and old messages are
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -13,11 +14,13 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 from alembic import command
+from redis.asyncio import Redis
 
 from soporte_common.database import alembic_config
 from soporte_history.cli import MIGRATIONS
 from soporte_history.queries import ListFilter, conversation_list, conversation_page
 from soporte_history.search import search
+from soporte_stack.config import run_script
 from soporte_stack.testing import RunningStack
 
 pytestmark = pytest.mark.integration
@@ -50,7 +53,9 @@ PART_ONE = [  # (id, conversation, from, to, text)
 ]
 
 
-async def test_a_part_one_database_upgrades_with_every_message_kept(database: str) -> None:
+async def test_a_part_one_database_upgrades_with_every_message_kept(
+    database: str, infra: RunningStack
+) -> None:
     await migrate(database, "0001")
     conn = await asyncpg.connect(database)
     fecha = datetime(2026, 11, 1, tzinfo=UTC)
@@ -69,8 +74,14 @@ async def test_a_part_one_database_upgrades_with_every_message_kept(database: st
     await conn.close()
 
     await migrate(database, "head")
+    # The agents' list also reads auth's visitors (the website widget): the upgrade is of
+    # both services' tables, as `make run` and compose run it.
+    env = os.environ | {"SOPORTE_DATABASE_URL": database, "SOPORTE_ENV": "local"}
+    auth = await asyncio.to_thread(run_script, "soporte-auth", "migrate", env=env)
+    assert auth.returncode == 0, auth.stdout + auth.stderr
 
     db = await asyncpg.create_pool(database, min_size=1, max_size=2)
+    redis = Redis.from_url(infra.redis_url)
     try:
         page = await conversation_page(
             db, "ana", limit=50, before=None, after=None, messages_only=True
@@ -84,7 +95,9 @@ async def test_a_part_one_database_upgrades_with_every_message_kept(database: st
             db, "bea", limit=50, before=None, after=None, messages_only=False
         )
         assert len(agent_view.mensajes) == 2
-        listed = await conversation_list(db, "maria", limit=50, before=None, where=ListFilter())
+        listed = await conversation_list(
+            db, redis, "maria", limit=50, before=None, where=ListFilter()
+        )
         assert [(c.usuario, c.estado, c.asignado, c.no_leidos) for c in listed.conversaciones] == [
             ("bea", "pendiente", None, 1),  # the agent wrote last: waiting for the customer
             ("ana", "abierta", None, 1),  # the customer wrote last: needs an agent
@@ -93,4 +106,5 @@ async def test_a_part_one_database_upgrades_with_every_message_kept(database: st
         assert [r.mensaje for r in found.resultados] == ["Hola, mi envío no llegó"]
         assert await db.fetchval("SELECT count(*) FROM mensajes WHERE tipo = 'mensaje'") == 5
     finally:
+        await redis.aclose()
         await db.close()

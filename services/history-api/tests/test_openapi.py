@@ -94,6 +94,7 @@ def test_the_200_schemas_name_the_contracts_fields(document: dict[str, Any]) -> 
         "estado",
         "asignado",
         "pospuesta_hasta",
+        "visitante",
     ]
 
 

@@ -24,6 +24,7 @@ from soporte_realtime.presence_keeper import PresenceKeeper
 from soporte_realtime.routing import AGENTS_ONLY, rooms_joined
 from soporte_realtime.sessions import Sessions
 from soporte_realtime.signals import SignalEvents, TypingRelay
+from soporte_realtime.visitor_pages import VisitorEvents, VisitorPages
 from soporte_realtime.workflow import Workflow
 from soporte_realtime.workflow_handlers import WorkflowEvents
 
@@ -70,7 +71,7 @@ def handshake_token(environ: dict[str, Any], auth: object) -> str:
     return morsel.value
 
 
-class ChatNamespace(SignalEvents, WorkflowEvents, socketio.AsyncNamespace):  # type: ignore[misc]
+class ChatNamespace(SignalEvents, WorkflowEvents, VisitorEvents, socketio.AsyncNamespace):  # type: ignore[misc]
     def __init__(
         self,
         *,
@@ -80,6 +81,7 @@ class ChatNamespace(SignalEvents, WorkflowEvents, socketio.AsyncNamespace):  # t
         sessions: Sessions,
         presence: PresenceKeeper,
         typing: TypingRelay,
+        pages: VisitorPages,
         max_message_length: int,
     ) -> None:
         super().__init__("/")
@@ -89,6 +91,7 @@ class ChatNamespace(SignalEvents, WorkflowEvents, socketio.AsyncNamespace):  # t
         self.sessions = sessions
         self.presence = presence
         self.typing = typing
+        self.pages = pages
         self.max_message_length = max_message_length
         self._tasks: set[asyncio.Task[None]] = set()
 

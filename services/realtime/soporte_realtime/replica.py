@@ -30,6 +30,7 @@ from soporte_realtime.server import ReplicaServer
 from soporte_realtime.sessions import Sessions
 from soporte_realtime.settings import RealtimeSettings
 from soporte_realtime.signals import TypingRelay
+from soporte_realtime.visitor_pages import VisitorPages
 from soporte_realtime.workflow import Workflow
 
 log = get_logger(__name__)
@@ -115,6 +116,7 @@ class Replica:
                 typing=TypingRelay(
                     self.sio, self.redis, min_interval=settings.typing_min_interval_seconds
                 ),
+                pages=VisitorPages(self.redis, self.sio),
                 max_message_length=settings.max_message_length,
             )
         )

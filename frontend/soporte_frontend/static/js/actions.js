@@ -23,6 +23,7 @@ export async function open(client, usuario, { at = null } = {}) {
   ui.thread.show({ fresh: true });
   ui.list?.update(...(previous ? [previous, conv] : [conv]));
   ui.workflow?.show();
+  ui.visitor?.show(conv);
   ui.privacy?.show();
   ui.typing.show();
   ui.notify.showUnread(reads.total());

@@ -6,7 +6,7 @@ import { api } from "./api.js";
 import { EVENTS, REJECT_CODES } from "./contract.js";
 import { t } from "./i18n.js";
 import { open } from "./actions.js";
-import { showTab } from "./sync.js";
+import { mergeList, showTab } from "./sync.js";
 
 const ACK_TIMEOUT_MS = 10000;
 const SEARCH_LIMIT = 50;
@@ -21,6 +21,32 @@ export function rememberedTab(isTab) {
 export function chooseTab(client, key) {
   localStorage.setItem(TAB_KEY, key);
   showTab(client, key).catch(() => {}); // the rows known are shown; the next refresh brings the rest
+}
+
+/** The websites whose widget talks to the team: the list's site filter offers them
+ * (hidden while there are none). */
+export async function loadSites(client) {
+  const select = client.ui.siteFilter;
+  let sites;
+  try {
+    sites = await api.sites();
+  } catch {
+    return; // the filter stays hidden; everything is listed
+  }
+  const option = (value, text) => Object.assign(document.createElement("option"), { value, textContent: text });
+  select.replaceChildren(option("", t("list.site.all")), ...sites.map((s) => option(s.sitio, s.nombre)));
+  select.hidden = !sites.length;
+}
+
+/** Only one website's visitors in the list ("" : everyone): the known rows at once, then
+ * the server's (older visitors of that site the newest conversations did not bring). */
+export async function chooseSite(client, key) {
+  client.ui.list.site = key;
+  client.ui.list.update();
+  if (!key) return;
+  const since = client.store.tick;
+  const page = await client.history.list({ sitio: key }).catch(() => null);
+  if (page) mergeList(client, page.conversaciones, since);
 }
 
 /** Emits an agent event; resolves to its acknowledgement (a timeout as a refusal). */

@@ -53,6 +53,7 @@ export const api = {
   updateReply: (id, reply) => request("PUT", `/api/respuestas/${encodeURIComponent(id)}`, reply),
   deleteReply: (id) => request("DELETE", `/api/respuestas/${encodeURIComponent(id)}`),
   searchMessages: (q, limit) => request("GET", `/api/buscar?${new URLSearchParams({ q, limit })}`),
+  sites: () => request("GET", "/api/auth/sitios"),
   report: (dias) => request("GET", `/api/informes?${new URLSearchParams({ dias })}`),
   // Agents only: privacy requests and the audit trail.
   eraseCustomer: (usuario) => request("DELETE", `/api/usuarios/${encodeURIComponent(usuario)}`),

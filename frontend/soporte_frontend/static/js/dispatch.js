@@ -21,6 +21,7 @@ export function eventHandlers(client) {
     [EVENTS.NOTE_RECEIVED]: (note) => noteReceived(client, note),
     [EVENTS.CONVERSATION_UPDATED]: (update) => conversationUpdated(client, update),
     [EVENTS.PRESENCE]: (presence) => client.agent && agentSeen(client, presence),
+    [EVENTS.VISITOR_PAGE]: (page) => client.agent && visitorMoved(client, page),
     [EVENTS.CONVERSATION_ERASED]: ({ usuario }) => client.agent && forgetConversation(client, usuario),
     [EVENTS.SUPPORT_AVAILABLE]: (availability) => !client.agent && supportAvailable(client, availability),
     [EVENTS.TYPING]: (signal) => typingSeen(client, signal),
@@ -76,6 +77,12 @@ function conversationUpdated(client, update) {
   client.counts.changed();
   if (!conv.preview) refreshListSoon(client); // not in the list yet: its name and preview
   if (conv === store.open && conv.loaded) catchUpSoon(client, conv);
+}
+
+/** A website visitor is on another page of the site: shown over their conversation. */
+function visitorMoved(client, page) {
+  const conv = client.store.get(page.usuario);
+  if (conv?.pageSeen(page) && conv === client.store.open) client.ui.visitor.show(conv);
 }
 
 function sessionEnded(client) {

@@ -13,14 +13,16 @@ const FIRST_PAUSE_MS = 500;
 const LONGEST_PAUSE_MS = 5000;
 
 /** `agent`: reads name the customer's conversation (customers read their own);
- * `status`: where "the history is not there yet" is said. */
-export function createHistory({ agent, status }) {
+ * `status`: where "the history is not there yet" is said; `read(usuario, params)`: a
+ * page of a conversation (the website widget's carries its token); `signedOut()`: the
+ * session is gone. */
+export function createHistory({ agent, status, read = api.conversation, signedOut = goToLogin }) {
   async function withRetry(call) {
     for (let attempt = 0; ; attempt++) {
       try {
         return await call();
       } catch (err) {
-        if (err instanceof ApiError && err.status === 401) return goToLogin();
+        if (err instanceof ApiError && err.status === 401) return signedOut();
         if (attempt >= RETRIES) throw err;
         if (err instanceof ApiError && err.status === 503) status.show(t("history.retry"));
         await new Promise((resolve) => setTimeout(resolve, Math.min(FIRST_PAUSE_MS * 2 ** attempt, LONGEST_PAUSE_MS)));
@@ -28,7 +30,7 @@ export function createHistory({ agent, status }) {
     }
   }
 
-  const page = (conv, params) => withRetry(() => api.conversation(agent ? conv.usuario : null, params));
+  const page = (conv, params) => withRetry(() => read(agent ? conv.usuario : null, params));
 
   // Each resolves to the API's answer, or to nothing when the page is leaving for login.
   return {

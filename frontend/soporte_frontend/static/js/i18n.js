@@ -61,6 +61,15 @@ const STRINGS = {
     "list.tabempty": "No hay conversaciones en esta bandeja.",
     "list.assigned": "Asignada a {name}",
     "list.assigned.you": "Asignada a ti",
+    "visitor.site": "Sitio web",
+    "visitor.email": "Email",
+    "visitor.page": "Está en",
+    "visitor.verified": "identidad verificada por el sitio",
+    "visitor.anonymous": "visitante anónimo",
+    "visitor.verified.short": "verificado",
+    "visitor.anonymous.short": "anónimo",
+    "list.site": "Sitio web",
+    "list.site.all": "Todos los sitios",
     "status.abierta": "Abierta",
     "status.pendiente": "Pendiente del cliente",
     "status.resuelta": "Resuelta",
@@ -246,6 +255,15 @@ const STRINGS = {
     "list.tabempty": "No conversations in this inbox.",
     "list.assigned": "Assigned to {name}",
     "list.assigned.you": "Assigned to you",
+    "visitor.site": "Website",
+    "visitor.email": "Email",
+    "visitor.page": "On page",
+    "visitor.verified": "identity verified by the site",
+    "visitor.anonymous": "anonymous visitor",
+    "visitor.verified.short": "verified",
+    "visitor.anonymous.short": "anonymous",
+    "list.site": "Website",
+    "list.site.all": "All sites",
     "status.abierta": "Open",
     "status.pendiente": "Waiting for the customer",
     "status.resuelta": "Resolved",
@@ -376,7 +394,16 @@ const STRINGS = {
 };
 
 const KEY = "soporte.idioma";
-export let lang = localStorage.getItem(KEY) || "es";
+// A framed page (the website widget) may be denied storage: then the default.
+export let lang = remembered() || "es";
+
+function remembered() {
+  try {
+    return localStorage.getItem(KEY);
+  } catch {
+    return null;
+  }
+}
 if (!STRINGS[lang]) lang = "es";
 
 /** A page's own strings (`{es: {...}, en: {...}}`), added to the shared ones. */
@@ -394,6 +421,12 @@ export function applyTranslations(root = document) {
   for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of root.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
   for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
+}
+
+/** Speak `code` on this page only, not remembered (the website widget follows its host
+ * page's language). */
+export function useLanguage(code) {
+  if (STRINGS[code]) lang = code;
 }
 
 export function toggleLanguage() {

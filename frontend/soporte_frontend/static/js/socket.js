@@ -13,10 +13,11 @@ const SIGN_IN_AGAIN = new Set([CONNECT_REFUSALS.NO_COOKIES, CONNECT_REFUSALS.NO_
 const CLOSED_BY_SERVER = "io server disconnect";
 
 /** Opens the socket and keeps it open. `handlers`: the server's events (dispatch.js);
- * `resync()`: fetches what was missed, after each connection. */
-export function connect(client, { handlers, resync }) {
+ * `resync()`: fetches what was missed, after each connection; `options`: socket.io's (the
+ * website widget's carry its token); `signedOut()`: the session is gone. */
+export function connect(client, { handlers, resync, options = { withCredentials: true }, signedOut = goToLogin }) {
   const { status } = client.ui;
-  const socket = io({ withCredentials: true });
+  const socket = io(options);
   client.socket = socket;
   let everConnected = false;
 
@@ -31,11 +32,11 @@ export function connect(client, { handlers, resync }) {
   });
   socket.on("disconnect", (reason) => {
     status.connection(CONNECTION.LOST);
-    if (reason === CLOSED_BY_SERVER) return goToLogin();
+    if (reason === CLOSED_BY_SERVER) return signedOut();
     status.show(t("conn.lost"));
   });
   socket.on("connect_error", (err) => {
-    if (SIGN_IN_AGAIN.has(err.message)) return goToLogin();
+    if (SIGN_IN_AGAIN.has(err.message)) return signedOut();
     status.show(navigator.onLine ? t("conn.unavailable") : t("conn.lost"));
   });
   // The browser knows at once when the network goes away; the socket would only notice at

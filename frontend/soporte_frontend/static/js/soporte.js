@@ -21,10 +21,12 @@ import { cameBack, open, retry, send } from "./actions.js";
 import {
   assign,
   changeStatus,
+  chooseSite,
   chooseTab,
   deleteCannedReply,
   eraseCustomer,
   loadCannedReplies,
+  loadSites,
   openResult,
   rememberedTab,
   saveCannedReply,
@@ -59,6 +61,7 @@ import { Suggestions } from "./ui/suggestions.js";
 import { TabsView } from "./ui/tabs.js";
 import { ThreadView } from "./ui/thread.js";
 import { TypingLine } from "./ui/typing.js";
+import { VisitorCard } from "./ui/visitor.js";
 import { WorkflowBar } from "./ui/workflow.js";
 
 
@@ -193,6 +196,9 @@ function addAgentViews(client) {
     onOpen: (usuario) => open(client, usuario),
     onSearch: (query) => search(client, query),
   });
+  ui.visitor = new VisitorCard({ box: $("visitante") });
+  ui.siteFilter = $("filtro-sitio");
+  ui.siteFilter.addEventListener("change", () => chooseSite(client, ui.siteFilter.value));
   ui.workflow = new WorkflowBar({
     store,
     me: client.me,
@@ -296,6 +302,7 @@ function wirePage(client) {
     ui.typing.show();
     ui.team?.render();
     ui.support?.render();
+    ui.visitor?.show(client.store.open);
     ui.canned?.render();
     ui.composer.render();
     ui.notify.render();
@@ -334,7 +341,10 @@ async function main() {
   ui.list?.update();
   ui.composer.render();
   ui.notify.showUnread(client.reads.total());
-  if (client.agent) loadCannedReplies(client);
+  if (client.agent) {
+    loadCannedReplies(client);
+    loadSites(client);
+  }
   connect(client, { handlers: eventHandlers(client), resync: () => resync(client) });
   // Each connection starts as an active tab on the server; signals sent before it may be lost.
   client.socket.on("connect", () => client.away?.connected(document.hidden));

@@ -119,6 +119,7 @@ export function mergeList(client, items, since = client.store.tick) {
   ui.list.update(...touched);
   for (const conv of renamed) ui.thread.renamed(conv);
   for (const conv of restated) ui.workflow.update(conv);
+  if (store.open && touched.includes(store.open)) ui.visitor.show(store.open);
   ui.notify.showUnread(reads.total());
 }
 

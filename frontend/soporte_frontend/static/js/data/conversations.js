@@ -39,6 +39,19 @@ export class Conversation {
     this.pospuestaHasta = null; // ISO time, while snoozed
     this.stateId = null; // the log entry the state comes from (live updates)
     this.stateTick = 0; // when a live update last set it (the store's clock)
+    // A website visitor's (the list says): {sitio, sitio_nombre, verificado, email,
+    // pagina: {url, titulo, fecha} | null}; null for an account.
+    this.visitante = null;
+  }
+
+  /** A visitor's page report (`pagina_visitante`): kept unless an older one. Returns
+   * whether it changed what is shown. */
+  pageSeen({ url, titulo, fecha }) {
+    if (!this.visitante) return false;
+    const known = this.visitante.pagina;
+    if (known && known.fecha > fecha) return false;
+    this.visitante = { ...this.visitante, pagina: { url, titulo, fecha } };
+    return true;
   }
 
   /** The status, an unknown one being a new conversation's. */
@@ -208,9 +221,17 @@ export class ConversationStore {
       const conv = this.ensure(item.usuario, item.nombre);
       if (before !== undefined && before !== conv.nombre) renamed.push(conv);
       if (conv.applySnapshot(item, since)) restated.push(conv);
+      if (item.visitante !== undefined) conv.visitante = keepNewerPage(item.visitante, conv.visitante);
       conv.offerPreview({ id: item.ultimo_id, mensaje: item.ultimo_mensaje, fecha: item.fecha });
       touched.push(conv);
     }
     return { touched, renamed, restated };
   }
+}
+
+/** The list's visitor details, keeping a page reported live after the list was read. */
+function keepNewerPage(listed, known) {
+  const live = known?.pagina;
+  if (!listed || !live || (listed.pagina && listed.pagina.fecha >= live.fecha)) return listed;
+  return { ...listed, pagina: live };
 }

@@ -5,11 +5,12 @@
 
 import { tabOf } from "../data/tabs.js";
 import { formatTime, t } from "../i18n.js";
+import { visitorLine } from "./visitor.js";
 
 const SEARCH_DELAY_MS = 250;
 
 export class ListView {
-  #rows = new Map(); // usuario → {li, button, name, time, preview, badge}
+  #rows = new Map(); // usuario → {li, button, name, time, preview, badge, assignee, site}
   #searchTimer = null;
 
   /** `onOpen(usuario)`: a row was chosen; `onSearch(query)`: the filter box settled on a
@@ -26,6 +27,7 @@ export class ListView {
     this.typingOf = typingOf;
     this.el = elements; // {list, empty, filter}
     this.onOpen = onOpen;
+    this.site = ""; // a website's key: only its visitors are listed ("" : everyone)
     this.el.filter.addEventListener("input", () => {
       this.#arrange();
       clearTimeout(this.#searchTimer);
@@ -58,7 +60,7 @@ export class ListView {
     const focused = list.contains(document.activeElement) ? document.activeElement : null;
     let cursor = list.firstElementChild;
     for (const conv of inTab) {
-      if (!conv.matches(query)) continue;
+      if (!conv.matches(query) || (this.site && conv.visitante?.sitio !== this.site)) continue;
       const { li } = this.#rows.get(conv.usuario) ?? this.#fill(conv);
       if (li === cursor) cursor = cursor.nextElementSibling;
       else list.insertBefore(li, cursor);
@@ -87,6 +89,7 @@ export class ListView {
     const typing = this.typingOf(conv.usuario);
     row.preview.textContent = typing ? t("typing.row") : conv.preview.mensaje; // always text
     row.preview.classList.toggle("escribiendo", typing);
+    row.site.textContent = visitorLine(conv.visitante);
     const holder = conv.asignado;
     row.assignee.textContent = !holder
       ? ""
@@ -120,9 +123,11 @@ export class ListView {
     badge.className = "contador";
     const assignee = document.createElement("span");
     assignee.className = "asignado";
-    button.append(name, time, preview, assignee);
+    const site = document.createElement("span");
+    site.className = "sitio";
+    button.append(name, time, preview, assignee, site);
     li.append(button);
-    const row = { li, button, name, time, preview, badge, assignee };
+    const row = { li, button, name, time, preview, badge, assignee, site };
     this.#rows.set(usuario, row);
     return row;
   }

@@ -1,0 +1,130 @@
+"""What the website widget's browser tests share: a company's site on another site than
+Soporte's (pages on 127.0.0.1:<port>, Soporte on localhost:<port>), visitors' pages, and
+identities signed the way a company's backend signs them."""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import jwt
+from aiohttp import web
+from playwright.async_api import BrowserContext, FrameLocator, Locator, Page, expect
+
+OPEN = "Abrir el chat de Soporte"
+CLOSE = "Cerrar el chat de Soporte"
+
+
+@dataclass
+class CompanySite:
+    """Pages of a company's own site: each test adds the pages it needs. Two origins (two
+    ports of 127.0.0.1): `origin`, the one registered for the site, and `other`, not."""
+
+    soporte: str
+    origin: str = ""
+    other: str = ""
+    pages: dict[str, str] = field(default_factory=dict)
+
+    def page(
+        self,
+        site: str,
+        *,
+        title: str = "Tienda",
+        identity: str | None = None,
+        lang: str | None = None,
+        origin: str | None = None,
+    ) -> str:
+        """A page with the widget's snippet (and `window.soporteIdentity` before it)."""
+        path = f"/{uuid.uuid4().hex[:10]}"
+        identity_script = (
+            f"<script>window.soporteIdentity = {json.dumps(identity)};</script>" if identity else ""
+        )
+        lang_attr = f' data-lang="{lang}"' if lang else ""
+        self.pages[path] = f"""<!doctype html>
+<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<link rel="icon" href="data:,">
+<title>{html.escape(title)}</title></head>
+<body><h1 id="contenido">{html.escape(title)}</h1><p>Productos y precios.</p>
+<a id="otra" href="{path}-b">Otra página</a>
+{identity_script}
+<script src="{self.soporte}/widget.js" data-site="{html.escape(site)}"{lang_attr} async></script>
+</body></html>"""
+        self.pages[f"{path}-b"] = self.pages[path].replace(
+            f"<title>{html.escape(title)}</title>", "<title>Otra página</title>"
+        )
+        return (origin or self.origin) + path
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = self.pages.get(request.path)
+        if body is None:
+            raise web.HTTPNotFound()
+        return web.Response(text=body, content_type="text/html")
+
+
+def sign_identity(
+    secret: str,
+    sub: str,
+    *,
+    name: str = "Ana Pérez",
+    email: str | None = None,
+    expires_in: int = 3600,
+) -> str:
+    """What a company's backend does: sign {sub, name, email?, exp} with the site's
+    identity secret (HS256)."""
+    claims: dict[str, object] = {"sub": sub, "name": name, "exp": int(time.time()) + expires_in}
+    if email:
+        claims["email"] = email
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+@dataclass
+class VisitorPage:
+    """One visitor's browser (its own context: own storage) on a company's page."""
+
+    context: BrowserContext
+    page: Page
+    page_errors: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+
+    @property
+    def launcher(self) -> Locator:
+        return self.page.get_by_role("button", name=OPEN).or_(
+            self.page.get_by_role("button", name=CLOSE)
+        )
+
+    @property
+    def chat(self) -> FrameLocator:
+        return self.page.frame_locator("iframe")
+
+    @property
+    def messages(self) -> Locator:
+        return self.chat.locator("#mensajes li.mensaje")
+
+    def message(self, text: str) -> Locator:
+        return self.messages.filter(has=self.chat.locator(".texto").get_by_text(text, exact=True))
+
+    async def open(self, *, focus: str = "#texto") -> None:
+        """Click the launcher; the panel takes the focus (the message box, or `focus`)."""
+        await self.page.get_by_role("button", name=OPEN).click()
+        await expect(self.chat.locator(focus)).to_be_focused()
+
+    async def send(self, text: str) -> None:
+        box = self.chat.locator("#texto")
+        await box.fill(text)
+        await box.press("Enter")
+
+    async def in_sync(self) -> None:
+        await expect(self.chat.locator("body")).to_have_attribute("data-conexion", "al-dia")
+
+    async def texts(self) -> list[str]:
+        texts: list[str] = await self.messages.locator(".texto").evaluate_all(
+            "nodes => nodes.map(n => n.textContent)"
+        )
+        return texts
+
+
+OpenVisitor = Callable[..., Awaitable[VisitorPage]]
