@@ -22,7 +22,8 @@ from redis.asyncio import Redis
 
 from soporte_auth.secretbox import SecretBox
 from soporte_auth.users import DIRECTORY_SYNC_ERRORS
-from soporte_common import keys
+from soporte_common import audit, keys
+from soporte_common.contract import AuditAction
 from soporte_common.logging import get_logger
 from soporte_common.retrying import retry_forever
 from soporte_common.sites import Site, normalise_origin
@@ -82,6 +83,10 @@ class SiteStore:
         )
         await self.publish(key, Site(nombre=name, origenes=cleaned))
         log.info("site created", sitio=key, origenes=cleaned)
+        # An operator made it (`create-site`): on the audit trail, as an agent's creation is.
+        await audit.record(
+            self.redis, None, AuditAction.SITE_CREATED, key, {"nombre": name, "origenes": cleaned}
+        )
         return key, secret
 
     async def all(self) -> list[SiteRecord]:

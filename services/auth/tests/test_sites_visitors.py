@@ -87,6 +87,14 @@ async def test_create_site_prints_exactly_one_json_line_and_lists_without_the_se
     await conn.close()
     assert created["identity_secret"] not in stored  # sealed at rest
 
+    trail = [
+        {k.decode(): v.decode() for k, v in fields.items()}
+        for _, fields in await redis.xrange(keys.AUDIT_STREAM)
+    ]
+    (audited,) = [e for e in trail if e["objetivo"] == created["site"]]
+    assert (audited["agente"], audited["accion"]) == ("", "sitio_creado")
+    assert created["identity_secret"] not in str(trail)
+
 
 async def test_create_site_refuses_what_is_not_an_origin(infra: RunningStack, clean: None) -> None:
     for bad in ("shop.example.com", "https://shop.example.com/tienda", "ftp://shop.example.com"):

@@ -2,8 +2,8 @@
 export reads and what an erasure deletes (soporte_history.export, soporte_history.erasure).
 
 A new place that holds a customer's data is one line here: a `PersonalData` for a table
-(its export section and its delete), a `PERSONAL_KEYS` entry for a Redis key. The widget's
-visitors and sites plug in this way.
+(its export section and its delete), a `PERSONAL_KEYS` entry for a Redis key (the widget's
+visitors are both).
 
 Tables of other services: history-api owns the erasure, so it deletes the customer's row of
 auth's `usuarios` (and reads it for the export) in the same transaction as its own tables;
@@ -32,6 +32,12 @@ class PersonalData:
 
 _ACCOUNT = "SELECT usuario, nombre, rol, creado FROM usuarios WHERE usuario = $1 AND rol = 'user'"
 
+_VISITOR = (
+    "SELECT v.sitio, s.nombre AS sitio_nombre, v.sub IS NOT NULL AS verificado, v.sub, "
+    "v.email, v.creado FROM visitantes v LEFT JOIN sitios s ON s.sitio = v.sitio "
+    "WHERE v.usuario = $1"
+)
+
 PERSONAL_DATA: Final = (
     # auth's table: the account, never its password hash; agents are never erased here.
     PersonalData(
@@ -39,6 +45,15 @@ PERSONAL_DATA: Final = (
         _ACCOUNT,
         _ACCOUNT,
         "DELETE FROM usuarios WHERE usuario = $1 AND rol = 'user'",
+        many=False,
+    ),
+    # A website visitor (auth's table): the site, the identity the company gave, never the
+    # credential (kept only as a hash). Deleted with the account too (ON DELETE CASCADE).
+    PersonalData(
+        "visitante",
+        _VISITOR,
+        _VISITOR,
+        "DELETE FROM visitantes WHERE usuario = $1",
         many=False,
     ),
     # The conversation's state: who holds it is the team's business.
@@ -91,4 +106,6 @@ PERSONAL_KEYS: Final[tuple[Callable[[str], str], ...]] = (
     keys.login_attempts,
     _login_attempts_from,  # login attempts by address
     keys.login_known_addresses,  # the addresses they logged in from
+    keys.visitor_page,  # the company's page a website visitor is on
+    keys.visitor_page_rate,
 )

@@ -282,3 +282,36 @@ async def test_retention_erases_entries_older_than_the_period_and_says_so_once(
 
 async def _count(db: asyncpg.Pool, query: str, expected: int) -> bool:
     return bool(await db.fetchval(query) == expected)
+
+
+async def test_a_website_visitors_site_identity_and_page_are_exported_then_erased(
+    client: httpx.AsyncClient, redis: Redis, db: asyncpg.Pool
+) -> None:
+    ana, maria, sitio = unique("visitante"), unique("maria"), unique("sitio")
+    email = f"{ana}@tienda.example"
+    token, agent = await customer(db, redis, ana), await account(redis, maria, "admin")
+    await db.execute(
+        "INSERT INTO sitios (sitio, nombre, origenes, secreto) VALUES ($1, 'Tienda', $2, 's')",
+        sitio,
+        ["https://tienda.example"],
+    )
+    await db.execute(
+        "INSERT INTO visitantes (usuario, sitio, sub, email) VALUES ($1, $2, 'cliente-42', $3)",
+        ana,
+        sitio,
+        email,
+    )
+    await redis.set(keys.visitor_page(ana), '{"url": "https://tienda.example/carrito"}')
+    await say(redis, ana, "Hola desde la tienda")
+
+    exported = await get(client, agent, f"/api/usuarios/{ana}/exportar")
+    visitor = exported.json()["visitante"]
+    assert (visitor["sitio"], visitor["sitio_nombre"]) == (sitio, "Tienda")
+    assert (visitor["verificado"], visitor["sub"], visitor["email"]) == (True, "cliente-42", email)
+    own = (await get(client, token, "/api/mensajes/mios/exportar")).json()
+    assert own["visitante"]["email"] == email
+
+    assert (await client.delete(f"/api/usuarios/{ana}", headers=as_user(agent))).status_code == 204
+    assert await rows_mentioning(db, ana, email) == {}
+    assert await redis.exists(keys.visitor_page(ana)) == 0
+    assert await db.fetchval("SELECT count(*) FROM sitios WHERE sitio = $1", sitio) == 1

@@ -1,4 +1,4 @@
-// The audit page's strings (i18n.js holds the ones every page shares).
+// The audit page's strings (strings.js holds the ones every page shares).
 
 export const AUDIT_STRINGS = {
   es: {

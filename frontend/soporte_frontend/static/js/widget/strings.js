@@ -1,5 +1,5 @@
 // The widget's own strings, es/en (the language of its host page: `lang` in its URL).
-// What it shares with the soporte page (sending, retrying, "You") comes from i18n.js.
+// What it shares with the soporte page (sending, retrying, "You") comes from strings.js (through i18n.js).
 
 import { t as shared, useLanguage } from "../i18n.js";
 
