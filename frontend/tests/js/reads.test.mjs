@@ -67,3 +67,22 @@ test("leaving the page sends the marks still waiting, at once, outliving the pag
   t.mock.timers.tick(1000);
   assert.equal(send.mock.callCount(), 1); // not sent a second time
 });
+
+test("a customer back later: the team's words after their read mark wait to be read", () => {
+  const conv = new Conversation("ana");
+  const customer = { me: "ana", agent: false };
+  const entries = [
+    { id: "100-0", de: "ana" },
+    { id: "200-0", de: "admin" },
+    { id: "300-0", de: "ana" },
+    { id: "400-0", de: "admin" },
+    { id: "1000-0", de: "admin" }, // ids compare as numbers, not as text
+  ];
+  const reads = new Reads({ send: () => {} });
+  reads.unreadSince(conv, entries, "200-0", customer);
+  assert.equal(reads.unread("ana"), 2);
+  reads.unreadSince(conv, entries, null, customer); // never read anything
+  assert.equal(reads.total(), 3);
+  reads.unreadSince(conv, entries, "1000-0", customer);
+  assert.equal(reads.total(), 0);
+});

@@ -101,6 +101,14 @@ async def conversation_page(
     )
 
 
+async def read_mark(db: asyncpg.Pool, lector: str, conversacion: str) -> str | None:
+    """How far `lector` has read `conversacion` (a stream id), or None."""
+    hasta: int | None = await db.fetchval(
+        "SELECT hasta FROM lecturas WHERE lector = $1 AND conversacion = $2", lector, conversacion
+    )
+    return db_id_to_stream(hasta) if hasta is not None else None
+
+
 async def whole_conversation(
     conn: PoolConnectionProxy, conversacion: str, *, messages_only: bool
 ) -> list[LogEntry]:

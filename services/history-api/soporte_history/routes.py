@@ -69,8 +69,9 @@ Paging = Annotated[PageQuery, Depends(page_query)]
 
 @router.get("/mensajes/mios", responses=error_responses(400, 401, 422, 503))
 async def own_conversation(claims: CurrentUser, paging: Paging, db: SettledDbDep) -> MessagePage:
-    """The caller's conversation with support, oldest first: its messages only."""
-    return await queries.conversation_page(
+    """The caller's conversation with support, oldest first: its messages only, and how
+    far the caller has read it."""
+    page = await queries.conversation_page(
         db,
         claims.user,
         limit=paging.limit,
@@ -78,6 +79,8 @@ async def own_conversation(claims: CurrentUser, paging: Paging, db: SettledDbDep
         after=paging.after,
         messages_only=True,
     )
+    page.leido_hasta = await queries.read_mark(db, claims.user, claims.user)
+    return page
 
 
 @router.get("/mensajes", responses=error_responses(400, 401, 403, 422, 503))

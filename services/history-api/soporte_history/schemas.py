@@ -65,6 +65,11 @@ class MessagePage(BaseModel):
     mensajes: list[LogEntry]
     hay_anteriores: bool = Field(description="there are older messages (page with `before`)")
     hay_siguientes: bool = Field(description="there are newer messages (page with `after`)")
+    leido_hasta: str | None = Field(
+        default=None,
+        description="a customer's own conversation: the last entry they have read (their "
+        "read mark; null: none yet), so a page loaded later shows what came after as unread",
+    )
 
 
 class VisitorPageInfo(BaseModel):

@@ -197,7 +197,14 @@ async def test_a_user_sees_only_their_own_conversation_oldest_first(
         (first_id, "ana", "admin"),
         (answer_id, "maria", "ana"),
     ]
-    assert set(body) == {"mensajes", "hay_anteriores", "hay_siguientes"}
+    assert set(body) == {"mensajes", "hay_anteriores", "hay_siguientes", "leido_hasta"}
+    assert body["leido_hasta"] is None  # nothing read yet: the answer shows as unread
+    read = await client.post(
+        "/api/mensajes/leidos", json={"hasta": answer_id}, headers=as_user(ana)
+    )
+    assert read.status_code == 204, read.text
+    assert (await mios(client, ana)).json()["leido_hasta"] == answer_id
+    assert (await mios(client, bob)).json()["leido_hasta"] is None  # ana's mark is hers
     assert texts(await mios(client, bob)) == ["mensaje de bob", "respuesta a bob"]
     # A new user has an empty conversation, not someone else's.
     assert texts(await mios(client, await account(redis, "carla"))) == []

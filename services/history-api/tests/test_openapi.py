@@ -79,7 +79,12 @@ def test_every_200_response_has_a_schema_with_its_fields(document: dict[str, Any
 
 def test_the_200_schemas_name_the_contracts_fields(document: dict[str, Any]) -> None:
     page = schema_of(document, document["paths"]["/api/mensajes/mios"]["get"]["responses"]["200"])
-    assert list(page["properties"]) == ["mensajes", "hay_anteriores", "hay_siguientes"]
+    assert list(page["properties"]) == [
+        "mensajes",
+        "hay_anteriores",
+        "hay_siguientes",
+        "leido_hasta",
+    ]
     listed = document["paths"]["/api/usuarios-conversaciones"]["get"]["responses"]["200"]
     assert list(schema_of(document, listed)["properties"]) == ["conversaciones", "hay_mas"]
     summary = document["components"]["schemas"]["ConversationSummary"]

@@ -165,7 +165,7 @@ def test_timestamps_are_iso_utc_with_milliseconds() -> None:
     assert iso(value) == "2026-11-26T10:00:00.123Z"
 
 
-def test_a_page_body_is_messages_and_two_flags() -> None:
+def test_a_page_body_is_messages_two_flags_and_a_read_mark() -> None:
     message = LoggedMessage(
         id="1-0", de="ana", para="admin", mensaje="hola", fecha="2026-11-26T10:00:00.123Z"
     )
@@ -183,6 +183,7 @@ def test_a_page_body_is_messages_and_two_flags() -> None:
         ],
         "hay_anteriores": True,
         "hay_siguientes": False,
+        "leido_hasta": None,  # the customer's own conversation only (routes.own_conversation)
     }
 
 

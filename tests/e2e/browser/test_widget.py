@@ -221,6 +221,9 @@ async def test_a_visitor_talks_to_agents_on_both_replicas_and_the_thread_follows
     # Another page of the site: the thread continues, the agents see where the visitor is.
     await visitor.page.click("#otra")
     await expect(visitor.page.locator("iframe")).to_have_count(1)  # a conversation: at once
+    # The answer that came while the panel was closed is still unread on the new page
+    # (counted from the visitor's read mark on the server, not from this page's life).
+    await expect(launcher.locator(".badge")).to_have_text("1")
     await eventually(lambda: page_reported("Otra página", f"{url}-b"))
     await visitor.open()
     await visitor.in_sync()

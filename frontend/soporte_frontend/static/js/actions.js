@@ -25,7 +25,7 @@ export async function open(client, usuario, { at = null } = {}) {
   ui.workflow?.show();
   ui.visitor?.show(conv);
   ui.privacy?.show();
-  ui.typing.show();
+  ui.typing?.show();
   ui.notify.showUnread(reads.total());
   if (!at) ui.composer.focus();
   reads.markRead(usuario, conv.lastId); // what is shown is read, even if the page is left before the fetch ends
@@ -62,7 +62,7 @@ export function send(client) {
   const waiting = pending.create(conv.usuario, { para, mensaje: text, tipo });
   conv.draft = "";
   ui.composer.value = "";
-  if (tipo === ENTRY_TYPES.MESSAGE) client.typingSender.sent(conv.usuario);
+  if (tipo === ENTRY_TYPES.MESSAGE) client.typingSender?.sent(conv.usuario);
   ui.thread.pendingAdded(conv, waiting);
   transmit(client, conv, waiting);
   ui.composer.focus();

@@ -37,6 +37,10 @@ export async function loadLatest(client, conv) {
   if (!page) return;
   conv.hasOlder = page.hay_anteriores;
   conv.loaded = true;
+  if (!client.agent && !client.ui.thread.inView(conv)) {
+    // A customer's page (the widget's closed panel) loading after the team answered.
+    client.reads.unreadSince(conv, page.mensajes, page.leido_hasta, client);
+  }
   applyEntries(client, conv, page.mensajes);
 }
 

@@ -2,6 +2,8 @@
 // conversation has been read (a burst of reads makes one request).
 // Pure data: no DOM; the request itself is the `send` function the page passes in.
 
+import { compareIds } from "./ids.js";
+
 const MARK_DELAY_MS = 400;
 
 /** Whether an entry that arrives while its conversation is not in view waits to be read:
@@ -49,6 +51,17 @@ export class Reads {
       if (item.usuario === shownKey) this.clear(item.usuario);
       else this.#unread.set(item.usuario, item.no_leidos);
     }
+  }
+
+  /** A customer's conversation loaded from the server (`entries`, oldest first) with their
+   * read mark (`mark`, or null: never read): what came after it from the other side
+   * waits to be read — an answer that came while they were away. */
+  unreadSince(conv, entries, mark, who) {
+    const count = entries.filter(
+      (entry) => (!mark || compareIds(entry.id, mark) > 0) && countsAsUnread(entry, conv, who),
+    ).length;
+    if (count) this.#unread.set(conv.usuario, count);
+    else this.#unread.delete(conv.usuario);
   }
 
   /** Remember on the server, shortly, that `key` has been read up to `hasta`. */
