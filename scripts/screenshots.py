@@ -81,12 +81,11 @@ CONVERSATIONS: list[tuple[Person, list[tuple[Person, str]]]] = [
 ]
 
 
-async def socket_for(
-    stack: RunningStack, http: httpx.AsyncClient, person: Person
+async def signed_in_socket(
+    stack: RunningStack, http: httpx.AsyncClient, usuario: str, password: str
 ) -> socketio.AsyncClient:
-    response = await http.post(
-        "/api/auth/login", json={"usuario": person.usuario, "password": PASSWORD}
-    )
+    """A Socket.IO client signed in as `usuario` (scripted people in the screenshots)."""
+    response = await http.post("/api/auth/login", json={"usuario": usuario, "password": password})
     response.raise_for_status()
     sio = socketio.AsyncClient(reconnection=False)
     await sio.connect(
@@ -109,7 +108,8 @@ async def seed(stack: RunningStack) -> None:
             )
             response.raise_for_status()
         sockets = {
-            p.usuario: await socket_for(stack, http, p) for p in (AGENT, MARIA, JORGE, SOFIA)
+            p.usuario: await signed_in_socket(stack, http, p.usuario, PASSWORD)
+            for p in (AGENT, MARIA, JORGE, SOFIA)
         }
         try:
             for customer, messages in CONVERSATIONS:

@@ -17,8 +17,8 @@ import tempfile
 from pathlib import Path
 
 import httpx
-import socketio
 from playwright.async_api import Page, async_playwright, expect
+from screenshots import signed_in_socket  # scripts/ is on the path when a script runs
 
 from soporte_stack.browser import CHROMIUM, CHROMIUM_ARGS
 from soporte_stack.running import RunningStack, start_stack
@@ -36,26 +36,10 @@ async def shoot(page: Page, name: str) -> None:
     print(f"saved docs/img/{name}")
 
 
-async def agent_socket(stack: RunningStack) -> socketio.AsyncClient:
-    async with httpx.AsyncClient(base_url=stack.url) as http:
-        response = await http.post(
-            "/api/auth/login", json={"usuario": "admin", "password": "soporte-admin"}
-        )
-        response.raise_for_status()
-    sio = socketio.AsyncClient(reconnection=False)
-    await sio.connect(
-        stack.url,
-        transports=["websocket"],
-        headers={"Origin": stack.url},
-        auth={"token": response.cookies["token"]},
-        wait_timeout=10,
-    )
-    return sio
-
-
 async def photograph(stack: RunningStack) -> None:
     shop = stack.info.demo_shop_url
-    agent = await agent_socket(stack)
+    async with httpx.AsyncClient(base_url=stack.url) as http:
+        agent = await signed_in_socket(stack, http, "admin", "soporte-admin")
     visitors: list[str] = []
     agent.on("mensaje_recibido", lambda m: visitors.append(m["de"]))
     async with async_playwright() as playwright:
