@@ -113,9 +113,7 @@ class Replica:
                 workflow=self.workflow,
                 sessions=self.sessions,
                 presence=self.presence,
-                typing=TypingRelay(
-                    self.sio, self.redis, min_interval=settings.typing_min_interval_seconds
-                ),
+                typing=TypingRelay(self.redis, min_interval=settings.typing_min_interval_seconds),
                 pages=VisitorPages(self.redis, self.sio),
                 max_message_length=settings.max_message_length,
             )

@@ -1,11 +1,15 @@
 """Live signals that are never stored: `escribiendo {con?}` (someone is typing).
 
-A signal is relayed through the Socket.IO channel like any emit (every replica delivers
-it to its sockets in the rooms routing.py names) and touches neither the stream nor
-Postgres. Clients send at most one every 2 s while typing; the server relays at most one
-per socket per `min_interval` and drops the rest without a word (a typing indicator that
-is a second late is still right; an error would only make clients retry). Presence, the
-other signal of this kind, is presence_keeper.py's; `visto` comes from history-api.
+A signal is published on the Socket.IO channel with the one encoder (soporte_common.emits),
+as the conversation scripts publish: every replica hands it to its sockets in the rooms
+routing.py names through the manager's fast path. Not through `sio.emit`: python-socketio's
+own path awaits a task per recipient before its listener reads the next message, so each
+signal held up the messages behind it (bench (i), docs/performance.md). It touches neither
+the stream nor Postgres. Clients send at most one every 2 s while typing; the server
+relays at most one per socket per `min_interval` and drops the rest without a word (a
+typing indicator that is a second late is still right; an error would only make clients
+retry). Presence, the other signal of this kind, is presence_keeper.py's; `visto` comes
+from history-api.
 """
 
 from __future__ import annotations
@@ -13,12 +17,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import socketio
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from soporte_common import keys
 from soporte_common.contract import Event, RejectCode
+from soporte_common.emits import encode_emit
 from soporte_common.logging import get_logger
 from soporte_common.messages import MessageRejectedError
 from soporte_common.text import is_valid_username
@@ -66,8 +70,7 @@ class TypingLimiter:
 
 
 class TypingRelay:
-    def __init__(self, sio: socketio.AsyncServer, redis: Redis, *, min_interval: float) -> None:
-        self.sio = sio
+    def __init__(self, redis: Redis, *, min_interval: float) -> None:
         self.redis = redis
         self.limiter = TypingLimiter(min_interval)
 
@@ -83,11 +86,9 @@ class TypingRelay:
             metrics.TYPING.labels("descartada").inc()
             return
         for rooms, de in route.emits:
-            await self.sio.emit(
-                Event.TYPING.value,
-                {"de": de, "con": route.conversation},
-                room=rooms,
-                skip_sid=sid,
+            signal = {"de": de, "con": route.conversation}
+            await self.redis.publish(
+                keys.SOCKETIO_CHANNEL, encode_emit(Event.TYPING.value, rooms, signal, skip_sid=sid)
             )
         metrics.TYPING.labels("enviada").inc()
 
