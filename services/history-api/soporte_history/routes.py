@@ -79,7 +79,8 @@ async def own_conversation(claims: CurrentUser, paging: Paging, db: SettledDbDep
         after=paging.after,
         messages_only=True,
     )
-    page.leido_hasta = await queries.read_mark(db, claims.user, claims.user)
+    if paging.before is None and paging.after is None:  # the newest page: what a load shows
+        page.leido_hasta = await queries.read_mark(db, claims.user, claims.user)
     return page
 
 

@@ -67,8 +67,9 @@ class MessagePage(BaseModel):
     hay_siguientes: bool = Field(description="there are newer messages (page with `after`)")
     leido_hasta: str | None = Field(
         default=None,
-        description="a customer's own conversation: the last entry they have read (their "
-        "read mark; null: none yet), so a page loaded later shows what came after as unread",
+        description="a customer's own conversation, newest page: the last entry they have "
+        "read (their read mark; null: none yet, or an older or catch-up page), so a page "
+        "loaded later shows what came after as unread",
     )
 
 

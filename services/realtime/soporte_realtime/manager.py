@@ -27,6 +27,7 @@ from engineio import exceptions as engineio_exceptions
 from engineio import packet as eio_packet
 from socketio import packet as socketio_packet
 
+from soporte_common.contract import Event
 from soporte_common.emits import published_through_the_channel
 from soporte_common.logging import get_logger
 from soporte_common.retrying import retry_forever
@@ -34,6 +35,10 @@ from soporte_realtime import metrics
 from soporte_realtime.server import NOT_READING
 
 log = get_logger(__name__)
+
+# Emits that are not entries of a conversation's log: left out of the delivered count, which
+# operators compare with the accepted one (docs/operations.md, "a replica deaf to pub/sub").
+_SIGNALS = frozenset({Event.TYPING.value, Event.SEEN.value})
 
 
 class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
@@ -68,7 +73,8 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
             for frame in frames:
                 with contextlib.suppress(engineio_exceptions.EngineIOError):  # just closed
                     await self.server._send_eio_packet(eio_sid, frame)
-        metrics.DELIVERED.inc()
+        if message["event"] not in _SIGNALS:
+            metrics.DELIVERED.inc()
 
     async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
         resubscribed = False
