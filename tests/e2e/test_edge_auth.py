@@ -226,7 +226,7 @@ async def test_a_stalled_redis_gets_503_in_time_and_logout_says_it_did_not_happe
     async with http_from(edge_stack, "127.0.0.20") as http:
         assert (await register(http, ana.usuario)).status_code == 201
     assert (await ana.login()).status_code == 200
-    edge_stack.ctl("signal", "STOP", "infra:redis")
+    await edge_stack.control("signal", "STOP", "infra:redis")
     try:
         async with http_from(edge_stack, "127.0.0.20", cookies={"token": ana.token}) as http:
             started = time.monotonic()
@@ -236,7 +236,7 @@ async def test_a_stalled_redis_gets_503_in_time_and_logout_says_it_did_not_happe
             logout = await http.post("/api/auth/logout")
             per_answer = (time.monotonic() - started) / 2
     finally:
-        edge_stack.ctl("signal", "CONT", "infra:redis")
+        await edge_stack.control("signal", "CONT", "infra:redis")
     assert (login.status_code, login.json()["codigo"]) == (503, "no_disponible")
     assert (logout.status_code, logout.json()["codigo"]) == (503, "sesion_no_cerrada")
     assert "set-cookie" not in logout.headers

@@ -87,10 +87,10 @@ async def nothing_pending(redis: Redis, timeout: float = 60) -> None:
 
 async def ensure_running(stack: RunningStack, *programs: str) -> None:
     for program in programs:
-        if "RUNNING" not in stack.ctl("status", program):
-            stack.ctl("start", program)
+        if not await stack.is_running(program):
+            await stack.control("start", program)
     for program in programs:
-        await eventually(lambda p=program: "RUNNING" in stack.ctl("status", p), timeout=60)
+        await eventually(lambda p=program: stack.is_running(p), timeout=60)
     await eventually(lambda: every_service_ready(stack), timeout=60)
 
 
@@ -143,8 +143,8 @@ async def test_history_api_killed_while_1000_messages_are_sent_loses_nothing(
     already = len(SENT)
     await eventually(lambda: len(SENT) > already + 100)
     try:
-        stack.ctl("signal", "KILL", HISTORY)  # a crash, mid-batch
-        stack.ctl("stop", HISTORY)  # stay down while sends go on
+        await stack.control("signal", "KILL", HISTORY)  # a crash, mid-batch
+        await stack.control("stop", HISTORY)  # stay down while sends go on
         acks = await sending
     finally:
         await ensure_running(stack, HISTORY)
@@ -157,7 +157,7 @@ async def test_history_api_killed_while_1000_messages_are_sent_loses_nothing(
 async def test_a_consumer_that_dies_between_insert_and_ack_leaves_no_duplicate(
     stack: RunningStack, connect: Connect, redis: Redis
 ) -> None:
-    stack.ctl("stop", HISTORY)
+    await stack.control("stop", HISTORY)
     try:
         chats = await customers(stack, connect, 5)
         ids = ok_ids(await asyncio.gather(*(send_many(c, 20) for c in chats)))
@@ -204,7 +204,7 @@ async def test_postgres_down_for_20_seconds_under_load(
     chats = await customers(stack, connect, 10)
     sending = asyncio.gather(*(send_many(c, 60, pause=0.5) for c in chats))
     await eventually(lambda: len(admin.received) >= 20)
-    stack.ctl("stop", POSTGRES)
+    await stack.control("stop", POSTGRES)
     try:
         received_before = len(admin.received)
         await asyncio.sleep(20)  # the outage
@@ -241,8 +241,8 @@ async def test_a_dead_replicas_clients_reconnect_elsewhere_and_catch_up(
         await chat.start()
     sent = [(await writer.send(f"antes {i}"))["id"] for i in range(3)]
     try:
-        stack.ctl("signal", "KILL", victim)
-        stack.ctl("stop", victim)
+        await stack.control("signal", "KILL", victim)
+        await stack.control("stop", victim)
         for i in range(5):  # written while the customer has no connection
             sent.append((await writer.send(f"durante {i}"))["id"])
         await eventually(lambda: customer.connects >= 2, timeout=30)
@@ -293,9 +293,11 @@ async def test_redis_restarted_during_sends(stack: RunningStack, connect: Connec
 
     sending = [asyncio.create_task(keep_sending(c)) for c in senders]
     await eventually(lambda: len(answers) >= 30)
-    stack.ctl("signal", "KILL", REDIS)  # supervisord starts it again; the AOF has the data
+    await stack.control(
+        "signal", "KILL", REDIS
+    )  # supervisord starts it again; the AOF has the data
     await eventually(lambda: any(not a["ok"] for a in answers), timeout=30)
-    await eventually(lambda: "RUNNING" in stack.ctl("status", REDIS), timeout=60)
+    await eventually(lambda: stack.is_running(REDIS), timeout=60)
     await eventually(lambda: sum(a["ok"] for a in answers[-10:]) == 10, timeout=60)
     stop.set()
     await asyncio.gather(*sending)
@@ -361,7 +363,7 @@ async def realtime_metric(stack: RunningStack, name: str) -> float:
 async def test_a_long_history_outage_loses_nothing_and_the_backlog_is_visible(
     stack: RunningStack, connect: Connect, redis: Redis
 ) -> None:
-    stack.ctl("stop", HISTORY)
+    await stack.control("stop", HISTORY)
     try:
         chats = await customers(stack, connect, 12)
         acks = await asyncio.gather(*(send_many(c, 25) for c in chats))

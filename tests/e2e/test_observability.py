@@ -112,8 +112,8 @@ async def everything_ready_afterwards(stack: RunningStack) -> AsyncIterator[None
     """Whatever the test stopped comes back, and every service is ready again."""
     yield
     for component in (REDIS, POSTGRES):
-        if "RUNNING" not in stack.ctl("status", component):
-            stack.ctl("start", component)
+        if not await stack.is_running(component):
+            await stack.control("start", component)
     for port in ports(stack).values():
         await wait_for_readiness(port, 200, timeout=90)
 
@@ -205,14 +205,14 @@ async def test_readiness_fails_while_redis_is_down_and_recovers(
     every = ports(stack)
     for port in every.values():
         assert await readiness(port) == 200
-    stack.ctl("stop", REDIS)
+    await stack.control("stop", REDIS)
     for name, port in every.items():
         await wait_for_readiness(port, 503, timeout=30)
         # Liveness is not readiness: the process is fine, it just cannot serve.
         async with httpx.AsyncClient(timeout=5) as http:
             live = await http.get(f"http://127.0.0.1:{port}/healthz")
         assert live.status_code == 200, name
-    stack.ctl("start", REDIS)
+    await stack.control("start", REDIS)
     for port in every.values():
         await wait_for_readiness(port, 200, timeout=60)
 
@@ -224,7 +224,7 @@ async def test_readiness_fails_while_postgres_is_down_and_the_backlog_shows(
     history = every["history-api"]
     customer = await register_and_login(stack, "respaldo")
     chat = await connect(customer)
-    stack.ctl("stop", POSTGRES)
+    await stack.control("stop", POSTGRES)
     try:
         await wait_for_readiness(every["auth"], 503, timeout=30)
         await wait_for_readiness(history, 503, timeout=30)
@@ -247,7 +247,7 @@ async def test_readiness_fails_while_postgres_is_down_and_the_backlog_shows(
             assert asyncio.get_running_loop().time() < deadline, "the backlog gauges stayed 0"
             await asyncio.sleep(0.5)
     finally:
-        stack.ctl("start", POSTGRES)
+        await stack.control("start", POSTGRES)
     for port in every.values():
         await wait_for_readiness(port, 200, timeout=60)
 

@@ -106,7 +106,7 @@ async def test_an_agent_on_a_killed_replica_goes_offline_for_customers_within_30
     await connect(maria, replica=doomed)
     await eventually(lambda: availability[-1:] == [{"en_linea": True}])
     try:
-        stack.ctl("signal", "KILL", victim)
+        await stack.control("signal", "KILL", victim)
         # The contract's bound (TTL 25 s + one 3 s sweep by default), not a speed measure.
         await eventually(lambda: availability[-1:] == [{"en_linea": False}], timeout=30)
         await eventually(lambda: states(watcher, maria)[-1:] == ["desconectado"], timeout=30)

@@ -3,6 +3,7 @@ in a subprocess, on a free block of ports and its own data directory."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -73,6 +74,14 @@ class RunningStack:
             check=False,
         )
         return result.stdout
+
+    async def control(self, *args: str) -> str:
+        """`ctl` from async code, without blocking its event loop: a stop can take seconds,
+        and the caller's Socket.IO clients must keep answering pings meanwhile."""
+        return await asyncio.to_thread(self.ctl, *args)
+
+    async def is_running(self, program: str) -> bool:
+        return "RUNNING" in await self.control("status", program)
 
     def pid(self, program: str) -> int:
         return int(self.ctl("pid", program).strip())

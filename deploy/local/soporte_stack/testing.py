@@ -13,13 +13,18 @@ import asyncio
 import inspect
 import shutil
 import tempfile
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from soporte_stack.running import RunningStack, start_stack
+
+# What a failed test's report shows of each program's log: its warnings and errors, and
+# its last lines (CI keeps no data directory; this is what there is to diagnose from).
+LOG_TAIL_LINES = 30
+LOG_PROBLEMS_SHOWN = 30
 
 
 def _scratch_dir(name: str) -> Path:
@@ -70,6 +75,30 @@ def stack() -> Iterator[RunningStack]:
         },
     ) as running:
         yield running
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test that ran against a whole stack carries the stack's logs in its report."""
+    report: pytest.TestReport = yield
+    if report.failed and report.when == "call":
+        for value in getattr(item, "funcargs", {}).values():
+            if isinstance(value, RunningStack):
+                report.sections.extend(_log_sections(value))
+    return report
+
+
+def _log_sections(running: RunningStack) -> Iterator[tuple[str, str]]:
+    for path in sorted((running.data_dir / "log").glob("*.log")):
+        lines = path.read_text(errors="replace").splitlines()
+        problems = [line for line in lines if any(w in line for w in _PROBLEM_WORDS)]
+        shown = [*problems[-LOG_PROBLEMS_SHOWN:], "...", *lines[-LOG_TAIL_LINES:]]
+        yield f"stack log {path.name}: warnings/errors, then the last lines", "\n".join(shown)
+
+
+_PROBLEM_WORDS = ('"warning"', '"error"', '"critical"', "Traceback", "level=error", "ERROR")
 
 
 async def eventually(

@@ -3,7 +3,6 @@ page says what is happening (the reconnection banner)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -82,7 +81,7 @@ async def test_when_the_customers_replica_stops_it_reconnects_and_catches_up_onc
     banner = cliente.page.locator("#estado-conexion")
 
     replica = replica_of(stack, customer.usuario)
-    await asyncio.to_thread(stack.ctl, "stop", f"realtime:{replica}")
+    await stack.control("stop", f"realtime:{replica}")
     try:
         await expect(banner).to_be_visible()
         # The agent may have been on the same replica: the page reconnects it too.
@@ -98,7 +97,7 @@ async def test_when_the_customers_replica_stops_it_reconnects_and_catches_up_onc
         assert await cliente.texts() == ["Hola", "Uno, durante el corte", "Dos, durante el corte"]
         assert replica_of(stack, customer.usuario) != replica
     finally:
-        await asyncio.to_thread(stack.ctl, "start", f"realtime:{replica}")
+        await stack.control("start", f"realtime:{replica}")
 
     await cliente.send("¿Sigue funcionando?")
     await expect(agente.message("¿Sigue funcionando?")).to_have_count(1)

@@ -162,9 +162,11 @@ async def site_conversations(stack: RunningStack, token: str, site: str) -> list
 
 
 async def visitor_named_by(
-    stack: RunningStack, token: str, site: str, agent: Agent, text: str
+    stack: RunningStack, token: str, site: str, agent: Agent, visitor: VisitorPage, text: str
 ) -> dict[str, Any]:
-    """The list entry of the visitor who wrote `text` (the agent received it live)."""
+    """The list entry of `visitor`, who wrote `text`: the server acknowledged it in the
+    widget, and the agent received it live."""
+    await visitor.delivered(text)
     await eventually(lambda: any(m["mensaje"] == text for m in agent.received))
     usuario = next(m["de"] for m in agent.received if m["mensaje"] == text)
     entries = [c for c in await site_conversations(stack, token, site) if c["usuario"] == usuario]
@@ -191,7 +193,9 @@ async def test_a_visitor_talks_to_agents_on_both_replicas_and_the_thread_follows
     await visitor.open()
     await visitor.send("Hola, ¿tenéis la cafetera en rojo?")
     await expect(visitor.message("Hola, ¿tenéis la cafetera en rojo?")).to_have_count(1)
-    entry = await visitor_named_by(stack, token, key, first, "Hola, ¿tenéis la cafetera en rojo?")
+    entry = await visitor_named_by(
+        stack, token, key, first, visitor, "Hola, ¿tenéis la cafetera en rojo?"
+    )
     usuario = entry["usuario"]
     await eventually(lambda: second.texts_from(usuario) == ["Hola, ¿tenéis la cafetera en rojo?"])
     assert entry["visitante"]["sitio"] == key
@@ -251,8 +255,8 @@ async def test_two_visitors_never_see_each_others_messages(
     for visitor, text in ((ana, "Soy Ana"), (bruno, "Soy Bruno")):
         await visitor.open()
         await visitor.send(text)
-    ana_id = (await visitor_named_by(stack, token, key, first, "Soy Ana"))["usuario"]
-    bruno_id = (await visitor_named_by(stack, token, key, first, "Soy Bruno"))["usuario"]
+    ana_id = (await visitor_named_by(stack, token, key, first, ana, "Soy Ana"))["usuario"]
+    bruno_id = (await visitor_named_by(stack, token, key, first, bruno, "Soy Bruno"))["usuario"]
     assert ana_id != bruno_id
     await first.send(ana_id, "Hola Ana")
     await first.send(bruno_id, "Hola Bruno")
@@ -278,7 +282,7 @@ async def test_a_signed_identity_is_the_same_thread_on_every_device(
     laptop = await visit(company.page(key, identity=identity))
     await laptop.open()
     await laptop.send("Escrito desde el portátil")
-    entry = await visitor_named_by(stack, token, key, first, "Escrito desde el portátil")
+    entry = await visitor_named_by(stack, token, key, first, laptop, "Escrito desde el portátil")
     assert entry["nombre"] == "Ana Pérez"
     assert entry["visitante"]["verificado"] is True
     assert entry["visitante"]["email"] == "ana@example.com"
@@ -342,13 +346,13 @@ async def test_an_anonymous_thread_stays_apart_from_the_identity_signed_in_after
     visitor = await visit(company.page(key))
     await visitor.open()
     await visitor.send("Pregunta anónima")
-    anonymous = await visitor_named_by(stack, token, key, first, "Pregunta anónima")
+    anonymous = await visitor_named_by(stack, token, key, first, visitor, "Pregunta anónima")
 
     identity = sign_identity(secret, "cliente-99", name="Carla")
     await visitor.page.evaluate("jwt => Soporte.identify(jwt)", identity)
     await expect(visitor.messages).to_have_count(0)  # the anonymous thread is not hers
     await visitor.send("Pregunta de Carla")
-    verified = await visitor_named_by(stack, token, key, first, "Pregunta de Carla")
+    verified = await visitor_named_by(stack, token, key, first, visitor, "Pregunta de Carla")
     assert verified["usuario"] != anonymous["usuario"]
     assert verified["visitante"]["verificado"] is True
     assert await visitor.texts() == ["Pregunta de Carla"]
@@ -399,10 +403,12 @@ async def test_the_widget_survives_its_replica_being_stopped(
     visitor = await visit(company.page(key))
     await visitor.open()
     await visitor.send("Antes del corte")
-    usuario = (await visitor_named_by(stack, token, key, first, "Antes del corte"))["usuario"]
+    usuario = (await visitor_named_by(stack, token, key, first, visitor, "Antes del corte"))[
+        "usuario"
+    ]
     await visitor.in_sync()
     replica = replica_of(stack, usuario)
-    await asyncio.to_thread(stack.ctl, "stop", f"realtime:{replica}")
+    await stack.control("stop", f"realtime:{replica}")
     try:
         survivor = await Agent().connect(stack, token)
         await eventually(lambda: survivor.sio.connected)
@@ -418,7 +424,7 @@ async def test_the_widget_survives_its_replica_being_stopped(
         assert replica_of(stack, usuario) != replica
         await survivor.sio.disconnect()
     finally:
-        await asyncio.to_thread(stack.ctl, "start", f"realtime:{replica}")
+        await stack.control("start", f"realtime:{replica}")
     await visitor.send("¿Seguís ahí?")
     await expect(visitor.message("¿Seguís ahí?")).to_have_count(1)
     await expect(visitor.chat.locator("#mensajes li.pendiente")).to_have_count(0)
@@ -462,7 +468,7 @@ async def test_messages_are_text_never_markup(
     visitor = await visit(company.page(key))
     await visitor.open()
     await visitor.send("Hola")
-    usuario = (await visitor_named_by(stack, token, key, first, "Hola"))["usuario"]
+    usuario = (await visitor_named_by(stack, token, key, first, visitor, "Hola"))["usuario"]
     markup = '<img src=x onerror="document.title=1"><b>negrita</b>'
     await first.send(usuario, markup)
     await expect(visitor.message(markup)).to_have_count(1)

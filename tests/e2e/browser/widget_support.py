@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -116,6 +117,11 @@ class VisitorPage:
         box = self.chat.locator("#texto")
         await box.fill(text)
         await box.press("Enter")
+
+    async def delivered(self, text: str) -> None:
+        """`text` is in the thread once, acknowledged by the server (no longer being sent)."""
+        await expect(self.message(text)).to_have_count(1)
+        await expect(self.message(text)).not_to_have_class(re.compile(r"\bpendiente\b"))
 
     async def in_sync(self) -> None:
         await expect(self.chat.locator("body")).to_have_attribute("data-conexion", "al-dia")

@@ -35,6 +35,8 @@ let page = null; // {url, titulo}: where the visitor is on the company's site
 let client = null; // the visitor's context (as the soporte page's), once a visitor exists
 let generation = 0; // bumped when the visitor changes: late answers for an old one are dropped
 let renewing = null;
+let starting = Promise.resolve(); // asking auth who the visitor is (see start)
+let joining = null; // the first message's wait for its visitor (see write)
 
 const tell = (message) => parentOrigin && window.parent.postMessage({ soporte: 1, ...message }, parentOrigin);
 const session = new VisitorSession(document.body.dataset.site, {
@@ -155,8 +157,14 @@ function stop() {
   report(0);
 }
 
-/** Who the visitor is, again (the loader said hola, or the identity changed). */
-async function start() {
+/** Who the visitor is, again (the loader said hola, or the identity changed). A message
+ * written meanwhile waits for the answer: it belongs to the visitor this finds, and
+ * creating one alongside would leave two contexts (and sockets) for one visitor. */
+function start() {
+  starting = whoIsTheVisitor();
+}
+
+async function whoIsTheVisitor() {
   stop();
   const mine = generation;
   status.warn("");
@@ -190,7 +198,11 @@ function ended() {
 /** The visitor sends: the first message makes the visitor (never a page view). */
 async function write() {
   if (!composer.value.trim()) return;
-  if (!client && !(await becomeVisitor())) return;
+  if (!client) {
+    // One visitor however often Enter is pressed meanwhile: every press waits for it.
+    joining ??= starting.then(() => client !== null || becomeVisitor()).finally(() => (joining = null));
+    if (!(await joining)) return;
+  }
   send(client);
 }
 
