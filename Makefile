@@ -12,7 +12,7 @@ MEMBERS := libs/common services/auth services/realtime services/history-api fron
 SERVICES := services/auth services/realtime services/history-api
 
 .PHONY: help setup run test test-js test-unit test-integration test-e2e test-browser test-deploy lint format \
-        bench bench-smoke screenshots logs clean
+        bench bench-smoke profile screenshots logs clean
 
 help: ## Show the targets and what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -62,6 +62,9 @@ screenshots: ## Save docs/img/*.png from the real pages, the website widget's to
 
 bench: ## Soporte vs the Node peer: rate, latency, CPU/message, connections, persistence, history (~45 min)
 	$(RUN) soporte-bench
+
+profile: ## py-spy flame graphs of the realtime replicas under load (bench/results/<date>/profile-*.svg)
+	$(RUN) soporte-bench --only p --no-peer
 
 bench-smoke: ## Every bench scenario with a tiny load, in seconds (CI runs it so the tooling cannot rot)
 	$(RUN) soporte-bench --smoke --out var/bench-smoke

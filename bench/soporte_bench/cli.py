@@ -2,7 +2,8 @@
 
     soporte-bench                  every scenario against Soporte, then the peer if found
     soporte-bench --smoke          a few seconds of tiny load (CI: proves the tooling works)
-    soporte-bench --only a,d       a subset: a (find-max, b, c), d (ramp), e, f, g, h, i
+    soporte-bench --only a,d       a subset: a (find-max, b, c), d (ramp), e, f, g, h, i, j
+    soporte-bench --only p         py-spy flame graphs of the realtime replicas under load
     soporte-bench --no-peer        Soporte only
 
 Each measurement starts a fresh stack exactly as `make run` does (two realtime replicas
@@ -114,6 +115,32 @@ def run_target(target: Target, scale: Scale, only: set[str], out: Path) -> dict[
                 lambda: signals_load.typing(target, scale, out / "typing_busy.json"),
             ),
         }
+    if isinstance(target, Soporte) and "p" in only:
+        rate = scale.scaling_rate * 3 // 2
+        results["profile"] = measured(
+            target,
+            scale,
+            f"(p) py-spy flame graphs of the realtime replicas at {rate} msg/s",
+            lambda: scenarios.profile(target, scale, out, rate=rate),
+        )
+    if "j" in only:
+        # The peer from two node processes up: with one, run-peer.sh drops Traefik and Redis.
+        counts = [n for n in scale.scaling_replicas if isinstance(target, Soporte) or n > 1]
+        points = []
+        for count in counts:
+            target.replicas = count
+            points.append(
+                measured(
+                    target,
+                    scale,
+                    f"(j) replica scaling: {count} replicas at {scale.scaling_rate} msg/s",
+                    lambda: scenarios.scaling_point(
+                        target, scale, out / f"scaling-{target.replicas}.json"
+                    ),
+                )
+            )
+        target.replicas = 2
+        results["scaling"] = points
     return results
 
 
@@ -125,7 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--smoke", action="store_true", help="a few seconds of tiny load")
     parser.add_argument(
-        "--only", default="a,d,e,f,g,h,i", help="scenarios: a (with b, c), d, e, f, g, h, i"
+        "--only",
+        default="a,d,e,f,g,h,i,j",
+        help="scenarios: a (with b, c), d, e, f, g, h, i, j; p (profile)",
     )
     parser.add_argument("--no-peer", action="store_true", help="measure Soporte only")
     parser.add_argument(

@@ -274,6 +274,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {row.label} | {_fmt(row.soporte, row.unit)} | "
             f"{_fmt(row.peer, row.unit)} | {ratio} | {row.target} | {met} |"
         )
+    lines += scaling_table(results)
     for name in ("soporte", "peer"):
         findmax = _get(results, name, "findmax") or {}
         steps = findmax.get("steps") or []
@@ -316,6 +317,37 @@ def markdown(results: dict[str, Any]) -> str:
                 f"KB per connection by process: {per}.",
             ]
     return "\n".join(lines) + "\n"
+
+
+def scaling_table(results: dict[str, Any]) -> list[str]:
+    """(j): CPU per message of the whole cluster by replica count, against one replica and
+    against the peer with as many node processes."""
+    ours = {p["replicas"]: p for p in _get(results, "soporte", "scaling") or []}
+    theirs = {p["replicas"]: p for p in _get(results, "peer", "scaling") or []}
+    if not ours:
+        return []
+    base = (ours.get(min(ours)) or {}).get("cpu_us_per_message")
+    rate = next(iter(ours.values()))["rate"]
+    lines = [
+        "",
+        f"## (j) replica scaling: the whole cluster's CPU per message at {rate:,} msg/s",
+        "",
+        f"Target: the {max(ours)}-replica figure at most 1.1× the {min(ours)}-replica one.",
+        "",
+        "| replicas | Soporte | vs fewest | p99 | peer (node processes) | Soporte / peer |",
+        "|---|---|---|---|---|---|",
+    ]
+    for count, point in sorted(ours.items()):
+        cpu = point["cpu_us_per_message"]
+        peer = (theirs.get(count) or {}).get("cpu_us_per_message")
+        growth = f"{cpu / base:.2f}×" if cpu and base else "—"
+        ratio = f"{cpu / peer:.2f}×" if cpu and peer else "—"
+        passed = "" if point["passed"] else " (step failed)"
+        lines.append(
+            f"| {count} | {_fmt(cpu, 'µs')}{passed} | {growth} | {_fmt(point['p99_ms'], 'ms')} | "
+            f"{_fmt(peer, 'µs')} | {ratio} |"
+        )
+    return lines
 
 
 def chart(results: dict[str, Any], path: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,9 @@ from redis.asyncio import Redis
 from soporte_bench import harness
 from soporte_bench.targets import Peer, Soporte, Target
 from soporte_common import keys
+
+# py-spy from the project's environment (a dev dependency), next to this interpreter.
+PY_SPY = [str(Path(sys.executable).with_name("py-spy"))]
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,9 @@ class Scale:
     workflow_seconds: int = 30
     auth_logins: int = 40  # (h) per phase, each from its own address
     flood_workers: int = 100
+    # (j) the cluster's CPU per message at one fixed rate, as replicas are added
+    scaling_rate: int = 1000
+    scaling_replicas: tuple[int, ...] = (1, 2, 4)
     smoke: bool = False
 
 
@@ -58,6 +66,8 @@ SMOKE = Scale(
     workflow_seconds=3,
     auth_logins=4,
     flood_workers=10,
+    scaling_rate=100,
+    scaling_replicas=(1, 2),
     smoke=True,
 )
 
@@ -151,6 +161,77 @@ def cpu_us_per_message(findmax: dict[str, Any]) -> float | None:
         server = sum(v for k, v in cpu.items() if k != "harness" and isinstance(v, int | float))
         values.append(server * 1e4 / rate)
     return statistics.median(values) if values else None
+
+
+# ---------------------------------------------------------------- (j)
+
+
+def scaling_point(target: Target, scale: Scale, out: Path) -> dict[str, Any]:
+    """(j) one point of the replica-scaling curve: the whole cluster's CPU per message (every
+    server process, as (c)) at `scale.scaling_rate`, with `target.replicas` replicas."""
+    run = fixed_rate(target, scale, out, rate=scale.scaling_rate)
+    result = run["result"]
+    return {
+        "replicas": target.replicas,
+        "rate": scale.scaling_rate,
+        "cpu_us_per_message": cpu_us_per_message(run),
+        "p99_ms": (result.get("latency_ms") or {}).get("p99"),
+        "passed": not run.get("pass_reasons_failed"),
+        "cpu_pct": {k: v.get("cpu_pct") for k, v in (result.get("procs") or {}).items()},
+    }
+
+
+def profile(target: Soporte, scale: Scale, out_dir: Path, *, rate: int) -> dict[str, Any]:
+    """(p) where the realtime replicas spend their time: py-spy samples each replica for
+    the middle of a fixed-rate run and writes a flame graph (SVG) and the collapsed stacks."""
+    seconds = max(2, scale.fixed_duration - 8)
+    load = harness.start(
+        [
+            *identity_args(target, scale),
+            *process_args(target),
+            "--mode",
+            "load",
+            "--rate",
+            str(rate),
+            "--duration",
+            str(scale.fixed_duration),
+            "--warmup",
+            "2",
+        ],
+        out=out_dir / "profile-load.json",
+    )
+    time.sleep(min(4, scale.fixed_duration / 3))  # connected and warmed up
+    samplers = []
+    for name, pid in target.pids().items():
+        if name.startswith("realtime"):
+            for kind, suffix in (("flamegraph", "svg"), ("raw", "txt")):
+                samplers.append(
+                    subprocess.Popen(
+                        [
+                            *PY_SPY,
+                            "record",
+                            "--nonblocking",
+                            "--rate",
+                            "200",
+                            "--duration",
+                            str(seconds),
+                            "--format",
+                            kind,
+                            "--output",
+                            str(out_dir / f"profile-{name}.{suffix}"),
+                            "--pid",
+                            str(pid),
+                        ],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
+    for sampler in samplers:
+        sampler.wait(timeout=seconds + 60)
+    result = harness.finish(load)
+    return {"rate": rate, "flame_graphs": sorted(p.name for p in out_dir.glob("profile-*.svg"))} | {
+        "p99_ms": (result["result"].get("latency_ms") or {}).get("p99")
+    }
 
 
 # ---------------------------------------------------------------- (d)

@@ -28,6 +28,7 @@ class Soporte:
     """A fresh Soporte stack per measurement (started with `soporte-stack run`)."""
 
     gateway_replicas: int = 1
+    replicas: int = 2  # realtime replicas
     # Settings a scenario needs besides the stack's own (SOPORTE_* variables).
     extra_env: dict[str, str] = field(default_factory=dict)
     name: str = "soporte"
@@ -44,7 +45,7 @@ class Soporte:
             self.scratch,
             infra_only=False,
             env={
-                "SOPORTE_REALTIME_REPLICAS": "2",
+                "SOPORTE_REALTIME_REPLICAS": str(self.replicas),
                 "SOPORTE_GATEWAY_REPLICAS": str(self.gateway_replicas),
                 # The harness's synthetic users send far faster than people: no rate limit.
                 "SOPORTE_RATE_LIMIT_MESSAGES": "1000000000",
@@ -74,9 +75,8 @@ class Soporte:
         return self.running.url
 
     def pids(self) -> dict[str, int]:
-        programs = [
-            "realtime:realtime-1",
-            "realtime:realtime-2",
+        programs = [f"realtime:realtime-{i}" for i in range(1, self.replicas + 1)]
+        programs += [
             "services:history-api",
             "services:auth",
             "services:frontend",
@@ -107,6 +107,7 @@ class Peer:
     secret: str = PEER_SECRET
     dup_model: str = "seed"  # two emits: an admin who is also the addressee gets two copies
     sender_echo: bool = False
+    replicas: int = 2  # node processes, behind Traefik with the Redis adapter
     comm: tuple[str, ...] = ("postgres", "valkey-server")
     work: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "soporte-bench-peer")
 
@@ -149,7 +150,9 @@ class Peer:
             # database race (duplicate pg_type). One process first creates it.
             subprocess.run([str(self.script), "start"], env=self._env(), check=True)
             subprocess.run([str(self.script), "stop"], env=self._env(), check=True)
-        subprocess.run([str(self.script), "start", "--procs", "2"], env=self._env(), check=True)
+        subprocess.run(
+            [str(self.script), "start", "--procs", str(self.replicas)], env=self._env(), check=True
+        )
         subprocess.run(
             [str(self.script), "psql", "-qc", "TRUNCATE mensajes"], env=self._env(), check=True
         )
@@ -177,7 +180,9 @@ class Peer:
         return pids | {"traefik": int(traefik)}
 
     def stats_urls(self) -> list[str]:
-        return [f"http://127.0.0.1:{PEER_PORT + i}/__peer/stats" for i in (1, 2)]
+        return [
+            f"http://127.0.0.1:{PEER_PORT + i}/__peer/stats" for i in range(1, self.replicas + 1)
+        ]
 
     def stop(self) -> None:
         subprocess.run(
