@@ -103,6 +103,18 @@ async def visit(widget_browser: Browser) -> AsyncIterator[OpenVisitor]:
             "console",
             lambda message: message.type == "error" and visitor.console_errors.append(message.text),
         )
+        page.on(
+            "response",
+            lambda answer: (
+                answer.status >= 400
+                and visitor.failed_requests.append(
+                    f"{answer.status} {answer.request.method} {answer.url}"
+                )
+            ),
+        )
+        page.on("request", lambda r: visitor.unanswered.__setitem__(r, f"{r.method} {r.url}"))
+        page.on("requestfinished", lambda r: visitor.unanswered.pop(r, None))
+        page.on("requestfailed", lambda r: visitor.unanswered.pop(r, None))
         opened.append(visitor)
         await page.goto(url)
         return visitor

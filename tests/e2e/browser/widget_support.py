@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import jwt
 from aiohttp import web
-from playwright.async_api import BrowserContext, FrameLocator, Locator, Page, expect
+from playwright.async_api import BrowserContext, FrameLocator, Locator, Page, Request, expect
 
 OPEN = "Abrir el chat de Soporte"
 CLOSE = "Cerrar el chat de Soporte"
@@ -90,6 +90,8 @@ class VisitorPage:
     page: Page
     page_errors: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)  # "status METHOD url"
+    unanswered: dict[Request, str] = field(default_factory=dict)  # requests in flight
 
     @property
     def launcher(self) -> Locator:
@@ -120,8 +122,17 @@ class VisitorPage:
 
     async def delivered(self, text: str) -> None:
         """`text` is in the thread once, acknowledged by the server (no longer being sent)."""
-        await expect(self.message(text)).to_have_count(1)
-        await expect(self.message(text)).not_to_have_class(re.compile(r"\bpendiente\b"))
+        try:
+            await expect(self.message(text)).to_have_count(1)
+            await expect(self.message(text)).not_to_have_class(re.compile(r"\bpendiente\b"))
+        except AssertionError as exc:
+            says = await self.chat.locator("#estado, #aviso").all_inner_texts()
+            disabled = await self.chat.locator("#texto").is_disabled()
+            raise AssertionError(
+                f"{exc}\nthe widget says: {says}; message box disabled: {disabled}"
+                f"\nits failed requests: {self.failed_requests}"
+                f"\nits requests still unanswered: {list(self.unanswered.values())}"
+            ) from exc
 
     async def in_sync(self) -> None:
         await expect(self.chat.locator("body")).to_have_attribute("data-conexion", "al-dia")
