@@ -175,6 +175,9 @@ class ChatNamespace(SignalEvents, WorkflowEvents, VisitorEvents, socketio.AsyncN
             log.exception("message not accepted", usuario=claims.user if claims else None)
             metrics.REFUSED.labels(RejectCode.UNAVAILABLE).inc()
             return MessageRejectedError(RejectCode.UNAVAILABLE).ack()
+        # The message went: the sender's next keystroke is a new "typing", relayed at once
+        # (its page signals at once too; a drop here would leave the other side unaware).
+        self.typing.forget(sid)
         metrics.ACCEPTED.inc()
         metrics.ACCEPT_LATENCY.observe(time.perf_counter() - started)
         log.debug("message accepted", message_id=accepted.id, de=claims.user, para=request.para)

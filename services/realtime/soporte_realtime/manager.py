@@ -54,6 +54,16 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
             await super()._handle_emit(message)
             return
         namespace = message.get("namespace") or "/"
+        if message["event"] not in _SIGNALS:
+            metrics.DELIVERED.inc()
+        skip = message.get("skip_sid")
+        recipients = [
+            eio_sid
+            for sid, eio_sid in self.get_participants(namespace, message["room"])
+            if sid != skip
+        ]
+        if not recipients:  # none of its rooms has a socket here: nothing to encode
+            return
         pkt = self.server.packet_class(
             socketio_packet.EVENT, namespace=namespace, data=[message["event"], *message["data"]]
         )
@@ -62,19 +72,14 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
             eio_packet.Packet(eio_packet.MESSAGE, p)
             for p in (encoded if isinstance(encoded, list) else [encoded])
         ]
-        skip = message.get("skip_sid")
         engine = self.server.eio
-        for sid, eio_sid in self.get_participants(namespace, message["room"]):
-            if sid == skip:
-                continue
+        for eio_sid in recipients:
             if engine.overflowing(eio_sid):  # a client that does not read: it reconnects
                 engine.cut_off(eio_sid, NOT_READING)
                 continue
             for frame in frames:
                 with contextlib.suppress(engineio_exceptions.EngineIOError):  # just closed
                     await self.server._send_eio_packet(eio_sid, frame)
-        if message["event"] not in _SIGNALS:
-            metrics.DELIVERED.inc()
 
     async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
         resubscribed = False

@@ -50,7 +50,7 @@ def parse_typing(data: object) -> str | None:
 
 class TypingLimiter:
     """At most one signal per socket every `interval` seconds; forget a socket when it
-    closes."""
+    closes or sends a message."""
 
     def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.interval = interval

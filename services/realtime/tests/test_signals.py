@@ -129,3 +129,8 @@ async def test_a_socket_past_its_allowance_is_dropped_silently(
 
     await flush_to(maria, ana, "admin")
     assert maria.got("escribiendo") == [{"de": "ana", "con": "ana"}] * 2
+
+    # Her message went: her next keystroke is a new "typing", relayed at once.
+    assert await ana.call("escribiendo", None) == {"ok": True}
+    await flush_to(maria, ana, "admin")
+    assert maria.got("escribiendo") == [{"de": "ana", "con": "ana"}] * 3
