@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -113,6 +114,20 @@ async def visit(widget_browser: Browser) -> AsyncIterator[OpenVisitor]:
             ),
         )
         page.on("request", lambda r: visitor.unanswered.__setitem__(r, f"{r.method} {r.url}"))
+        page.on(
+            "response",
+            lambda answer: visitor.journal.append(
+                f"{time.monotonic():.3f} {answer.status} {answer.request.method} {answer.url}"
+            ),
+        )
+        page.on(
+            "console",
+            lambda line: visitor.journal.append(f"{time.monotonic():.3f} console {line.text}"),
+        )
+        page.on(
+            "framenavigated",
+            lambda frame: visitor.journal.append(f"{time.monotonic():.3f} navigated {frame.url}"),
+        )
         page.on("requestfinished", lambda r: visitor.unanswered.pop(r, None))
         page.on("requestfailed", lambda r: visitor.unanswered.pop(r, None))
         opened.append(visitor)

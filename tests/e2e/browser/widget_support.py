@@ -92,6 +92,7 @@ class VisitorPage:
     console_errors: list[str] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)  # "status METHOD url"
     unanswered: dict[Request, str] = field(default_factory=dict)  # requests in flight
+    journal: list[str] = field(default_factory=list)  # every request and console line
 
     @property
     def launcher(self) -> Locator:
@@ -128,8 +129,11 @@ class VisitorPage:
         except AssertionError as exc:
             says = await self.chat.locator("#estado, #aviso").all_inner_texts()
             disabled = await self.chat.locator("#texto").is_disabled()
+            box = await self.chat.locator("#texto").input_value()
+            journal = "\n  ".join(self.journal)
             raise AssertionError(
-                f"{exc}\nthe widget says: {says}; message box disabled: {disabled}"
+                f"{exc}\nthe widget says: {says}; message box disabled: {disabled}, holds {box!r}"
+                f"\nthe page's journal:\n  {journal}"
                 f"\nits failed requests: {self.failed_requests}"
                 f"\nits requests still unanswered: {list(self.unanswered.values())}"
             ) from exc
