@@ -198,10 +198,14 @@ function ended() {
 /** The visitor sends: the first message makes the visitor (never a page view). */
 async function write() {
   if (!composer.value.trim()) return;
-  if (!client) {
+  while (!client) {
+    const mine = generation;
     // One visitor however often Enter is pressed meanwhile: every press waits for it.
     joining ??= starting.then(() => client !== null || becomeVisitor()).finally(() => (joining = null));
-    if (!(await joining)) return;
+    if (await joining) break;
+    // Refused: the message stays in the box. Or the page said who the visitor is again
+    // while it was being made: the message goes as whoever that is, once known.
+    if (mine === generation) return;
   }
   send(client);
 }
