@@ -192,7 +192,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"(no peer at {args.peer_dir}: Soporte only; set SOPORTE_PEER_DIR)")
     for target in targets:
-        results[target.name] = run_target(target, scale, only, out / target.name)
+        # Added to what an earlier run into the same --out measured (--only, --peer-only).
+        results[target.name] = results.get(target.name, {}) | run_target(
+            target, scale, only, out / target.name
+        )
         report.write(results, out)  # keep what we have if a later target fails
     step(f"done: {out / 'summary.md'}")
     print(report.markdown(results))

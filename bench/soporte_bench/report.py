@@ -342,7 +342,7 @@ def scaling_table(results: dict[str, Any]) -> list[str]:
         peer = (theirs.get(count) or {}).get("cpu_us_per_message")
         growth = f"{cpu / base:.2f}×" if cpu and base else "—"
         ratio = f"{cpu / peer:.2f}×" if cpu and peer else "—"
-        passed = "" if point["passed"] else " (step failed)"
+        passed = "" if point["passed"] else " (failed a check of the run)"
         lines.append(
             f"| {count} | {_fmt(cpu, 'µs')}{passed} | {growth} | {_fmt(point['p99_ms'], 'ms')} | "
             f"{_fmt(peer, 'µs')} | {ratio} |"
