@@ -27,7 +27,7 @@ def test_it_packs_what_redis_py_packs(command: tuple[Any, ...]) -> None:
 
 
 @pytest.mark.parametrize("value", [None, True, object()])
-def test_it_refuses_what_redis_py_refuses(value: object) -> None:
+def test_it_refuses_what_redis_py_refuses(value: Any) -> None:
     with pytest.raises(DataError):
         Connection().pack_command("SET", "k", value)
     with pytest.raises(DataError):
