@@ -128,22 +128,24 @@ def find_max(
     )
 
 
+def fixed_rate_args(target: Target, scale: Scale, *, rate: int) -> list[str]:
+    """The harness's arguments for `scale.fixed_duration` seconds at `rate` msg/s."""
+    return [
+        *identity_args(target, scale),
+        *process_args(target),
+        "--mode",
+        "load",
+        "--rate",
+        str(rate),
+        "--duration",
+        str(scale.fixed_duration),
+        "--warmup",
+        "2",
+    ]
+
+
 def fixed_rate(target: Target, scale: Scale, out: Path, *, rate: int) -> dict[str, Any]:
-    return harness.run(
-        [
-            *identity_args(target, scale),
-            *process_args(target),
-            "--mode",
-            "load",
-            "--rate",
-            str(rate),
-            "--duration",
-            str(scale.fixed_duration),
-            "--warmup",
-            "2",
-        ],
-        out=out,
-    )
+    return harness.run(fixed_rate_args(target, scale, rate=rate), out=out)
 
 
 def cpu_us_per_message(findmax: dict[str, Any]) -> float | None:
@@ -186,19 +188,7 @@ def profile(target: Soporte, scale: Scale, out_dir: Path, *, rate: int) -> dict[
     the middle of a fixed-rate run and writes a flame graph (SVG) and the collapsed stacks."""
     seconds = max(2, scale.fixed_duration - 8)
     load = harness.start(
-        [
-            *identity_args(target, scale),
-            *process_args(target),
-            "--mode",
-            "load",
-            "--rate",
-            str(rate),
-            "--duration",
-            str(scale.fixed_duration),
-            "--warmup",
-            "2",
-        ],
-        out=out_dir / "profile-load.json",
+        fixed_rate_args(target, scale, rate=rate), out=out_dir / "profile-load.json"
     )
     time.sleep(min(4, scale.fixed_duration / 3))  # connected and warmed up
     samplers = []
