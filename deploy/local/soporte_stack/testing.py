@@ -25,6 +25,7 @@ from soporte_stack.running import RunningStack, start_stack
 # its last lines (CI keeps no data directory; this is what there is to diagnose from).
 LOG_TAIL_LINES = 30
 LOG_PROBLEMS_SHOWN = 30
+_PROBLEM_WORDS = ('"warning"', '"error"', '"critical"', "Traceback", "level=error", "ERROR")
 
 
 def _scratch_dir(name: str) -> Path:
@@ -79,7 +80,7 @@ def stack() -> Iterator[RunningStack]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
+    item: pytest.Item,
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """A failed test that ran against a whole stack carries the stack's logs in its report."""
     report: pytest.TestReport = yield
@@ -96,9 +97,6 @@ def _log_sections(running: RunningStack) -> Iterator[tuple[str, str]]:
         problems = [line for line in lines if any(w in line for w in _PROBLEM_WORDS)]
         shown = [*problems[-LOG_PROBLEMS_SHOWN:], "...", *lines[-LOG_TAIL_LINES:]]
         yield f"stack log {path.name}: warnings/errors, then the last lines", "\n".join(shown)
-
-
-_PROBLEM_WORDS = ('"warning"', '"error"', '"critical"', "Traceback", "level=error", "ERROR")
 
 
 async def eventually(

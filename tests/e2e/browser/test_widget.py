@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -99,37 +98,6 @@ async def visit(widget_browser: Browser) -> AsyncIterator[OpenVisitor]:
         )
         page = await context.new_page()
         visitor = VisitorPage(context, page)
-        page.on("pageerror", lambda error: visitor.page_errors.append(str(error)))
-        page.on(
-            "console",
-            lambda message: message.type == "error" and visitor.console_errors.append(message.text),
-        )
-        page.on(
-            "response",
-            lambda answer: (
-                answer.status >= 400
-                and visitor.failed_requests.append(
-                    f"{answer.status} {answer.request.method} {answer.url}"
-                )
-            ),
-        )
-        page.on("request", lambda r: visitor.unanswered.__setitem__(r, f"{r.method} {r.url}"))
-        page.on(
-            "response",
-            lambda answer: visitor.journal.append(
-                f"{time.monotonic():.3f} {answer.status} {answer.request.method} {answer.url}"
-            ),
-        )
-        page.on(
-            "console",
-            lambda line: visitor.journal.append(f"{time.monotonic():.3f} console {line.text}"),
-        )
-        page.on(
-            "framenavigated",
-            lambda frame: visitor.journal.append(f"{time.monotonic():.3f} navigated {frame.url}"),
-        )
-        page.on("requestfinished", lambda r: visitor.unanswered.pop(r, None))
-        page.on("requestfailed", lambda r: visitor.unanswered.pop(r, None))
         opened.append(visitor)
         await page.goto(url)
         return visitor

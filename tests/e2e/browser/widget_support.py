@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 
 import jwt
 from aiohttp import web
-from playwright.async_api import BrowserContext, FrameLocator, Locator, Page, Request, expect
+from playwright.async_api import (
+    BrowserContext,
+    ConsoleMessage,
+    FrameLocator,
+    Locator,
+    Page,
+    Request,
+    Response,
+    expect,
+)
 
 OPEN = "Abrir el chat de Soporte"
 CLOSE = "Cerrar el chat de Soporte"
@@ -93,6 +102,30 @@ class VisitorPage:
     failed_requests: list[str] = field(default_factory=list)  # "status METHOD url"
     unanswered: dict[Request, str] = field(default_factory=dict)  # requests in flight
     journal: list[str] = field(default_factory=list)  # every request and console line
+
+    def __post_init__(self) -> None:
+        """Record what the page does, to assert on and to report when a test fails."""
+        self.page.on("pageerror", lambda error: self.page_errors.append(str(error)))
+        self.page.on("console", self._console)
+        self.page.on("request", lambda r: self.unanswered.__setitem__(r, f"{r.method} {r.url}"))
+        self.page.on("response", self._response)
+        self.page.on("requestfinished", lambda r: self.unanswered.pop(r, None))
+        self.page.on("requestfailed", lambda r: self.unanswered.pop(r, None))
+        self.page.on("framenavigated", lambda frame: self._note(f"navigated {frame.url}"))
+
+    def _note(self, what: str) -> None:
+        self.journal.append(f"{time.monotonic():.3f} {what}")
+
+    def _console(self, line: ConsoleMessage) -> None:
+        if line.type == "error":
+            self.console_errors.append(line.text)
+        self._note(f"console {line.text}")
+
+    def _response(self, answer: Response) -> None:
+        request = f"{answer.status} {answer.request.method} {answer.url}"
+        if answer.status >= 400:
+            self.failed_requests.append(request)
+        self._note(request)
 
     @property
     def launcher(self) -> Locator:
