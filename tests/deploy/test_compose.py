@@ -188,8 +188,9 @@ def test_the_entry_point_has_the_local_gateways_timeouts_and_trust(
 def test_the_gateways_middlewares_are_the_local_gateways(
     services: dict[str, dict[str, Any]],
 ) -> None:
-    """The per-address cap, the JSON error pages and the internal pages' 404: declared by
-    the labels as in gateway/dynamic.yml, with the local stack's defaults."""
+    """The per-address cap, the body limit, the JSON error pages and the internal pages'
+    404: declared by the labels as in gateway/dynamic.yml, with the local stack's defaults
+    (the body limit's is the services' own)."""
     local = dynamic_yml()["http"]["middlewares"]
     declared = {k: with_defaults(v) for k, v in all_labels(services).items()}
     names = {k.split(".")[3] for k in declared if k.startswith("traefik.http.middlewares.")}
@@ -203,6 +204,9 @@ def test_the_gateways_middlewares_are_the_local_gateways(
             assert declared[f"{prefix}.errors.query"] == errors["query"], name
         elif "replacePath" in middleware:
             assert declared[f"{prefix}.replacepath.path"] == middleware["replacePath"]["path"]
+        elif "buffering" in middleware:
+            limit = declared[f"{prefix}.buffering.maxrequestbodybytes"]
+            assert limit == str(StackConfig().max_body_bytes), name
         else:
             assert "inFlightReq" in middleware, name
             amount = declared[f"{prefix}.inflightreq.amount"]

@@ -308,7 +308,8 @@ def test_the_ingressroute_has_the_local_gateways_routes(
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_the_middlewares_are_the_local_gateways(rendered: dict[str, Objects], overlay: str) -> None:
-    """The per-address cap (at its default), the JSON error pages, the internal pages' 404."""
+    """The per-address cap (at its default), the body limit (the services' own, from the
+    ConfigMap), the JSON error pages, the internal pages' 404."""
     objects = rendered[overlay]
     declared = {m["metadata"]["name"]: m["spec"] for m in objects if m["kind"] == "Middleware"}
     local = dynamic_yml()["http"]["middlewares"]
@@ -322,6 +323,10 @@ def test_the_middlewares_are_the_local_gateways(rendered: dict[str, Objects], ov
             assert spec["errors"]["service"]["name"] == ROUTED[errors["service"]], name
         elif "replacePath" in middleware:
             assert spec["replacePath"] == middleware["replacePath"], name
+        elif "buffering" in middleware:
+            limit = spec["buffering"]["maxRequestBodyBytes"]
+            assert str(limit) == config(objects)["SOPORTE_MAX_BODY_BYTES"], name
+            assert limit == StackConfig().max_body_bytes, name
         else:
             amount = spec["inFlightReq"]["amount"]
             assert amount == StackConfig().gateway_max_connections_per_address, name

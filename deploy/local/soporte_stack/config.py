@@ -15,6 +15,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from soporte_common.settings import DEFAULT_MAX_BODY_BYTES
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -39,6 +41,8 @@ class StackConfig(BaseSettings):
     gateway_max_connections_per_address: int = Field(default=1000, ge=1)
     gateway_read_timeout_seconds: int = Field(default=10, ge=1)
     gateway_trusted_proxies: str = ""
+    # The services' request body limit, which the gateway enforces before forwarding too.
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1)
     env: str = "local"
 
     @property
@@ -118,6 +122,7 @@ class StackConfig(BaseSettings):
                 self.gateway_max_connections_per_address
             ),
             "SOPORTE_GATEWAY_TRUSTED_PROXIES": ",".join(self.gateway_trusted_proxy_list),
+            "SOPORTE_MAX_BODY_BYTES": str(self.max_body_bytes),
         }
 
     def service_env(self) -> dict[str, str]:
