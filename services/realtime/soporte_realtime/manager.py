@@ -23,7 +23,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import socketio
-from engineio import exceptions as engineio_exceptions
 from engineio import packet as eio_packet
 from socketio import packet as socketio_packet
 
@@ -78,8 +77,7 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
                 engine.cut_off(eio_sid, NOT_READING)
                 continue
             for frame in frames:
-                with contextlib.suppress(engineio_exceptions.EngineIOError):  # just closed
-                    await self.server._send_eio_packet(eio_sid, frame)
+                engine.enqueue(eio_sid, frame)
 
     async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
         resubscribed = False

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import gc
 import json
 from typing import Any
 
-import engineio.async_drivers.aiohttp as engineio_aiohttp
 import orjson
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -35,12 +33,6 @@ from soporte_realtime.visitor_pages import VisitorPages
 from soporte_realtime.workflow import Workflow
 
 log = get_logger(__name__)
-
-# No permessage-deflate: aiohttp negotiates it by default, and compressing every small chat
-# frame costs far more CPU than the bytes it saves (see docs/performance.md).
-engineio_aiohttp.WebSocketResponse = functools.partial(
-    engineio_aiohttp.WebSocketResponse, compress=False
-)
 
 SUBSCRIBE_TIMEOUT_SECONDS = 30
 

@@ -39,12 +39,11 @@ class ScriptCall:
 
     def _values(self, table: str) -> list[ScriptArg]:
         out: list[ScriptArg] = []
-        for f in fields(self):
-            role = f.metadata.get(_ROLE)
+        for name, role in _layout(type(self)):
             if role == "part":
-                out += getattr(self, f.name)._values(table)
+                out += getattr(self, name)._values(table)
             elif role == table:
-                out.append(getattr(self, f.name))
+                out.append(getattr(self, name))
         return out
 
     @classmethod
@@ -73,6 +72,18 @@ class ScriptCall:
     def first_trailing_arg(cls) -> int:
         """The ARGV position where `trailing_args()` start."""
         return len(cls.names("ARGV")) + 1
+
+
+_LAYOUTS: dict[type[ScriptCall], tuple[tuple[str, str | None], ...]] = {}
+
+
+def _layout(call: type[ScriptCall]) -> tuple[tuple[str, str | None], ...]:
+    """Each field's name and role, in order: read once per class, not on every call (a
+    call is made for every message)."""
+    layout = _LAYOUTS.get(call)
+    if layout is None:
+        layout = _LAYOUTS[call] = tuple((f.name, f.metadata.get(_ROLE)) for f in fields(call))
+    return layout
 
 
 class BatchedScript:

@@ -23,6 +23,7 @@ from typing import Any, Final
 
 import engineio
 import socketio
+from aiohttp.web import WebSocketResponse
 from engineio.async_drivers import aiohttp as engineio_aiohttp
 
 from soporte_common.logging import get_logger
@@ -61,18 +62,63 @@ class Outbox(asyncio.Queue[Any]):
         return item
 
 
+class CoalescingTransport(asyncio.Transport):
+    """What a WebSocket's frame writer writes to (write, is_closing, get_extra_info): its
+    writes within one event-loop turn go out as one. engine.io writes one frame per packet,
+    and a socket handed several messages at once (an agent under load) would otherwise
+    pay a send() system call for each. Closing and cutting off use the TCP transport."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        super().__init__()
+        self._transport = transport
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._pending.append(bytes(data))
+
+    def _flush(self) -> None:
+        data = b"".join(self._pending)
+        self._pending.clear()
+        if not self._transport.is_closing():
+            self._transport.write(data)
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._transport.get_extra_info(name, default)
+
+
 class _TrackedWebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]
-    """engine.io's aiohttp WebSocket, registering its TCP transport with the server for as
-    long as it runs, so that the server can cut the session off."""
+    """engine.io's aiohttp WebSocket without permessage-deflate (compressing every small
+    chat frame costs far more CPU than the bytes it saves: docs/performance.md), writing
+    through a CoalescingTransport, and registering its TCP transport with the server for
+    as long as it runs, so that the server can cut the session off."""
 
     async def __call__(self, environ: dict[str, Any]) -> Any:
         server: EngineServer = self.server
         sid: str = self.handler.__self__.sid  # the engine.io socket this WebSocket serves
-        server.tcp_transports[sid] = environ["aiohttp.request"].transport
+        request = environ["aiohttp.request"]
+        server.tcp_transports[sid] = request.transport
         try:
-            return await super().__call__(environ)
+            self._sock = WebSocketResponse(max_msg_size=server.max_http_buffer_size, compress=False)
+            await self._sock.prepare(request)
+            writer = self._sock._writer  # aiohttp's frame writer: frames go out through it
+            if writer is not None:
+                writer.transport = CoalescingTransport(writer.transport)
+            self.environ = environ
+            await self.handler(self)
+            return self._sock
         finally:
             server.tcp_transports.pop(sid, None)
+
+    async def send(self, message: str | bytes) -> None:
+        if isinstance(message, bytes):
+            await self._sock.send_bytes(message)
+        else:
+            await self._sock.send_str(message)
 
 
 class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
@@ -98,6 +144,15 @@ class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
         buffered = transport.get_write_buffer_size() if transport is not None else 0
         unsent: int = socket.queue.unsent_bytes
         return unsent + buffered
+
+    def enqueue(self, sid: str, pkt: Any) -> None:
+        """Hand a socket a packet at once; its writer sends it. engine.io's `send_packet`
+        without its chain of coroutines and its ping check per packet (the server's own
+        task closes silent clients): the fan-out calls this for every recipient of every
+        message. The queue has no bound; `overflowing` is what limits it."""
+        socket = self.sockets.get(sid)
+        if socket is not None and not socket.closed:
+            socket.queue.put_nowait(pkt)
 
     def overflowing(self, sid: str) -> bool:
         return self.unsent_bytes(sid) > self.max_unsent_bytes

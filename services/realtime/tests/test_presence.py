@@ -124,8 +124,9 @@ async def test_renewed_sockets_keep_counting(redis: Redis) -> None:
 
 async def test_renewal_reports_sockets_swept_while_the_replica_stalled(redis: Redis) -> None:
     stalled = registry(redis, ttl=0.2)
-    await stalled.join("t1", person("maria", "admin"))
+    # The customer's socket first: it has expired by the time the agent's is swept.
     await stalled.join("c1", person("ana", "user"))
+    await stalled.join("t1", person("maria", "admin"))
 
     async def swept() -> bool:
         return bool((await stalled.sweep()).agents)

@@ -1,5 +1,7 @@
 """Pure logic of the realtime service (no servers)."""
 
+import asyncio
+
 import orjson
 import pytest
 
@@ -30,6 +32,7 @@ from soporte_realtime.routing import (
     route_message,
     route_typing,
 )
+from soporte_realtime.server import CoalescingTransport
 from soporte_realtime.signals import TypingLimiter, parse_typing
 
 
@@ -208,3 +211,36 @@ def test_typing_payloads(payload: object, con: str | None, codigo: str | None) -
     with pytest.raises(MessageRejectedError) as refused:
         parse_typing(payload)
     assert refused.value.code == codigo
+
+
+class RecordingTransport(asyncio.Transport):
+    """Records what is written to it, as the TCP transport would send it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closing = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+
+async def test_frames_written_in_one_loop_turn_go_out_in_order_as_one_write() -> None:
+    tcp = RecordingTransport()
+    frames = CoalescingTransport(tcp)
+    for frame in (b"\x81\x01a", b"\x81\x01b", b"\x81\x01c"):
+        frames.write(frame)
+    assert tcp.writes == []  # not yet: the turn is not over
+    await asyncio.sleep(0)
+    assert tcp.writes == [b"\x81\x01a\x81\x01b\x81\x01c"]
+    frames.write(b"\x81\x01d")
+    await asyncio.sleep(0)
+    assert tcp.writes[1:] == [b"\x81\x01d"]
+    tcp.closing = True  # a connection closed meanwhile gets nothing more
+    frames.write(b"\x81\x01e")
+    await asyncio.sleep(0)
+    assert len(tcp.writes) == 2
+    assert frames.is_closing()
