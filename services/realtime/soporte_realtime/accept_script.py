@@ -24,8 +24,8 @@ from typing import Any, Final
 from redis.asyncio import Redis
 
 from soporte_common.messages import EntryFields
-from soporte_realtime.batcher import ScriptArg
 from soporte_realtime.conversation_lua import ConversationContext, conversation_script
+from soporte_realtime.redis_pipe import ScriptArg
 from soporte_realtime.script_call import ARG, KEY, PART, BatchedScript, ScriptCall
 
 

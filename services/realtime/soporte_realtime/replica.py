@@ -25,6 +25,7 @@ from soporte_realtime.handlers import ChatNamespace
 from soporte_realtime.manager import ReplicaManager
 from soporte_realtime.presence import SocketRegistry
 from soporte_realtime.presence_keeper import PresenceKeeper
+from soporte_realtime.redis_pipe import pipe_for
 from soporte_realtime.server import ReplicaServer
 from soporte_realtime.sessions import Sessions
 from soporte_realtime.settings import RealtimeSettings
@@ -149,6 +150,7 @@ class Replica:
             self._revocations.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._revocations
+        await pipe_for(self.redis).close()
         await self.redis.aclose()
 
     async def liveness(self, _: web.Request) -> web.Response:

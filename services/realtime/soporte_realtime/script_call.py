@@ -16,7 +16,7 @@ from typing import Any, Final, get_type_hints
 
 from redis.asyncio import Redis
 
-from soporte_realtime.batcher import ScriptArg, ScriptBatcher
+from soporte_realtime.redis_pipe import ScriptArg, pipe_for
 
 _ROLE: Final = "lua"
 # A field's metadata: passed in KEYS (a key the script touches, declared as Redis
@@ -87,13 +87,15 @@ def _layout(call: type[ScriptCall]) -> tuple[tuple[str, str | None], ...]:
 
 
 class BatchedScript:
-    """A script callable with a ScriptCall; concurrent calls share one pipeline."""
+    """A script callable with a ScriptCall, through the client's pipe (redis_pipe.py): calls
+    of one event-loop turn go out together."""
 
     def __init__(self, redis: Redis, script: str) -> None:
-        self._batcher = ScriptBatcher(redis, script)
+        self._pipe = pipe_for(redis)
+        self._sha = self._pipe.register(script)
 
     async def __call__(self, call: ScriptCall) -> list[Any]:
         """The script's answer; RedisError if Redis fails (a timed-out call may have been
         applied)."""
-        result: list[Any] = await self._batcher(call.keys(), call.args())
+        result: list[Any] = await self._pipe.evalsha(self._sha, call.keys(), call.args())
         return result
