@@ -1,25 +1,28 @@
-"""python-socketio's AsyncRedisManager, with two changes.
+"""python-socketio's AsyncRedisManager, with three changes.
 
+- It reads the channel through its own subscriber (subscriber.py): each message is handled
+  as the bytes are parsed, without redis-py's PubSub machinery; every replica reads every
+  emit, so this cost is paid once per replica per message.
 - It notices when it lost its subscription. Redis pub/sub is at-most-once: while a replica
   is not subscribed (Redis restarting), emits published meanwhile never reach it. The stock
   manager resubscribes silently; this one calls `on_resubscribed` so the replica can tell
   its clients to catch up from the history API, retries with a short capped backoff
   (soporte_common.retrying), and exposes whether it is subscribed (readiness).
-- It delivers what the conversation scripts published to its local sockets without waiting for
-  them. The stock manager starts a task per recipient and awaits them all before reading
-  the next pub/sub message, so the single listener handled at most one message per
-  event-loop turn: under load the channel backed up and latency grew while CPU sat idle.
-  Handing each socket its packet (an in-memory queue put; each socket's writer sends it)
-  keeps the listener moving, and every socket still gets the messages in channel order.
-  A socket whose queue has grown past the unsent-output limit gets nothing more: it is
-  closed instead (server.py).
+- It delivers what the conversation scripts published to its local sockets at once, as
+  the message is read: each socket is handed its packet (an in-memory queue put; each
+  socket's writer sends it), so the listener never waits for a socket, and every socket
+  gets the messages in channel order. A socket whose queue has grown past the
+  unsent-output limit gets nothing more: it is closed instead (server.py). Python-socketio's
+  own messages (an emit from `sio.emit`, a room change, a callback) are handled by a task,
+  in channel order with the rest.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
@@ -32,6 +35,7 @@ from soporte_common.logging import get_logger
 from soporte_common.retrying import retry_forever
 from soporte_realtime import metrics
 from soporte_realtime.server import NOT_READING
+from soporte_realtime.subscriber import ChannelSubscriber
 
 log = get_logger(__name__)
 
@@ -46,12 +50,102 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
     ) -> None:
         super().__init__(url, channel=channel, redis_options={"socket_connect_timeout": 2})
         self._on_resubscribed = on_resubscribed
+        self._subscriber = ChannelSubscriber(url, channel, self._received)
         self.subscribed = asyncio.Event()
+        # Messages waiting for the task that handles python-socketio's own ones; while any
+        # waits, the channel's emits wait behind it, so that channel order holds.
+        self._waiting: deque[dict[str, Any]] = deque()
+        self._wake = asyncio.Event()
+
+    async def _thread(self) -> None:
+        """The listener (python-socketio starts it): subscribe, and again whenever the
+        subscription is lost, telling the clients to catch up."""
+        waiting = asyncio.create_task(self._handle_waiting())
+        resubscribed = False
+        try:
+            while True:
+                lost = await retry_forever(
+                    "subscribing to the socketio channel", self._subscriber.subscribe
+                )
+                self.subscribed.set()
+                log.info("subscribed to the socketio channel", resubscribe=resubscribed)
+                if resubscribed:
+                    try:
+                        await self._on_resubscribed()
+                    except Exception:  # the clients then catch up at their next reconnect
+                        log.exception("could not ask the clients to catch up")
+                resubscribed = True
+                error = await lost
+                self.subscribed.clear()
+                log.warning("lost the socketio channel; resubscribing", error=str(error))
+        finally:
+            self._subscriber.close()
+            waiting.cancel()
+
+    async def stop(self) -> None:
+        """Unsubscribe: the listener ends."""
+        listener = getattr(self, "thread", None)  # python-socketio's name for it
+        if listener is not None:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    def _received(self, data: bytes) -> None:
+        """A channel message, as the subscriber reads it."""
+        try:
+            message = self.json.loads(data)
+        except ValueError:
+            log.warning("an undecodable channel message; dropped", size=len(data))
+            return
+        if not isinstance(message, dict) or "method" not in message:
+            return
+        if (
+            not self._waiting
+            and message["method"] == "emit"
+            and published_through_the_channel(message)
+        ):
+            self._deliver(message)
+            return
+        self._waiting.append(message)
+        self._wake.set()
+
+    async def _handle_waiting(self) -> None:
+        while True:
+            await self._wake.wait()
+            while self._waiting:
+                message = self._waiting[0]  # left in place: later ones queue behind it
+                try:
+                    await self._dispatch(message)
+                except Exception:
+                    log.exception("could not handle a channel message", method=message["method"])
+                self._waiting.popleft()
+            self._wake.clear()
+
+    async def _dispatch(self, message: dict[str, Any]) -> None:
+        """What python-socketio's listener does with a message."""
+        method = message["method"]
+        if method == "callback":
+            await self._handle_callback(message)
+        elif message.get("host_id") != self.host_id:
+            handlers = {
+                "emit": self._handle_emit,
+                "disconnect": self._handle_disconnect,
+                "enter_room": self._handle_enter_room,
+                "leave_room": self._handle_leave_room,
+                "close_room": self._handle_close_room,
+            }
+            if method in handlers:
+                await handlers[method](message)
 
     async def _handle_emit(self, message: dict[str, Any]) -> None:
-        if not published_through_the_channel(message):
+        if published_through_the_channel(message):
+            self._deliver(message)
+        else:
             await super()._handle_emit(message)
-            return
+
+    def _deliver(self, message: dict[str, Any]) -> None:
+        """An emit from the channel (soporte_common.emits) to this replica's sockets in its
+        rooms."""
         namespace = message.get("namespace") or "/"
         if message["event"] not in _SIGNALS:
             metrics.DELIVERED.inc()
@@ -78,26 +172,3 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
                 continue
             for frame in frames:
                 engine.enqueue(eio_sid, frame)
-
-    async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
-        resubscribed = False
-        while True:
-            await retry_forever("subscribing to the socketio channel", self._subscribe)
-            log.info("subscribed to the socketio channel", resubscribe=resubscribed)
-            try:
-                if resubscribed:
-                    await self._on_resubscribed()
-                resubscribed = True
-                async for message in self.pubsub.listen():
-                    yield message
-            except Exception as exc:  # Redis went away: subscribe again
-                self.subscribed.clear()
-                log.warning("lost the socketio channel; resubscribing", error=str(exc))
-
-    async def _subscribe(self) -> None:
-        if self.pubsub is not None:
-            with contextlib.suppress(Exception):
-                await self.pubsub.aclose()
-        self._redis_connect()
-        await self.pubsub.subscribe(self.channel)
-        self.subscribed.set()

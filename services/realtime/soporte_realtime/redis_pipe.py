@@ -20,6 +20,7 @@ import asyncio
 import hashlib
 import weakref
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -64,20 +65,36 @@ def pipe_for(redis: Redis) -> RedisPipe:
     return pipe
 
 
+@dataclass(frozen=True)
+class RedisAddress:
+    """Where a Redis is and what a new connection to it sends first (credentials, database),
+    from redis-py's connection options (a pool's, or `parse_url`'s)."""
+
+    host: str
+    port: int
+    setup: tuple[tuple[ScriptArg, ...], ...]
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> RedisAddress:
+        setup: list[tuple[ScriptArg, ...]] = []
+        if options.get("password"):
+            user = options.get("username")
+            setup.append(("AUTH", *([user] if user else []), options["password"]))
+        if options.get("db"):
+            setup.append(("SELECT", options["db"]))
+        return cls(options.get("host", "localhost"), int(options.get("port", 6379)), tuple(setup))
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
 class RedisPipe(asyncio.Protocol):
     def __init__(self, redis: Redis) -> None:
         options = redis.connection_pool.connection_kwargs
         self._redis = redis
-        self._host: str = options.get("host", "localhost")
-        self._port: int = options.get("port", 6379)
+        self._address = RedisAddress.from_options(options)
         self._timeout: float = options.get("socket_timeout") or 5.0
         self._connect_timeout: float = options.get("socket_connect_timeout") or 2.0
-        self._setup: list[tuple[ScriptArg, ...]] = []
-        if options.get("password"):
-            user = options.get("username")
-            self._setup.append(("AUTH", *([user] if user else []), options["password"]))
-        if options.get("db"):
-            self._setup.append(("SELECT", options["db"]))
         self._scripts: dict[str, str] = {}  # sha1 → body
         self._transport: asyncio.Transport | None = None
         self._connecting: asyncio.Task[None] | None = None
@@ -137,11 +154,12 @@ class RedisPipe(asyncio.Protocol):
 
     async def _connect(self) -> None:
         loop = asyncio.get_running_loop()
+        address = self._address
         try:
             async with asyncio.timeout(self._connect_timeout):
-                await loop.create_connection(lambda: self, self._host, self._port)
+                await loop.create_connection(lambda: self, address.host, address.port)
         except (OSError, TimeoutError) as exc:
-            error = RedisConnectionError(f"cannot reach Redis at {self._host}:{self._port}: {exc}")
+            error = RedisConnectionError(f"cannot reach Redis at {address}: {exc}")
             calls, self._unsent = self._unsent, []
             _fail(calls, error)
             return
@@ -154,7 +172,8 @@ class RedisPipe(asyncio.Protocol):
         self._transport = cast(asyncio.Transport, transport)  # a TCP connection's
         self._reader = hiredis.Reader(replyError=ResponseError)
         self._failure = None
-        setup = [*self._setup, *(("SCRIPT", "LOAD", body) for body in self._scripts.values())]
+        loads = (("SCRIPT", "LOAD", body) for body in self._scripts.values())
+        setup = [*self._address.setup, *loads]
         self._send([_Call(command, None) for command in setup])
 
     def data_received(self, data: bytes) -> None:
@@ -235,4 +254,4 @@ def _fail(calls: list[_Call], error: RedisError) -> None:
             call.future.set_exception(error)
 
 
-__all__ = ["RedisPipe", "ScriptArg", "pipe_for"]
+__all__ = ["RedisAddress", "RedisPipe", "ScriptArg", "pipe_for"]

@@ -151,6 +151,7 @@ class Replica:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._revocations
         await pipe_for(self.redis).close()
+        await self.manager.stop()
         await self.redis.aclose()
 
     async def liveness(self, _: web.Request) -> web.Response:
