@@ -4,6 +4,7 @@ import asyncio
 
 import orjson
 import pytest
+from socketio import packet as socketio_packet
 
 from soporte_common.contract import Event
 from soporte_common.emits import CHANNEL_HOST_ID, published_through_the_channel
@@ -25,6 +26,8 @@ from soporte_realtime.conversation_lua import (
     WorkflowConfig,
 )
 from soporte_realtime.handlers import HandshakeRefusedError, handshake_token
+from soporte_realtime.manager import event_packet
+from soporte_realtime.replica import OrjsonForSocketIO
 from soporte_realtime.routing import (
     conversation_of,
     rooms_for,
@@ -244,3 +247,15 @@ async def test_frames_written_in_one_loop_turn_go_out_in_order_as_one_write() ->
     await asyncio.sleep(0)
     assert len(tcp.writes) == 2
     assert frames.is_closing()
+
+
+@pytest.mark.parametrize("namespace", ["/", "/otro"])
+def test_a_channel_emit_is_encoded_as_python_socketios_packet_class_would(
+    namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(socketio_packet.Packet, "json", OrjsonForSocketIO)
+    data = ["mensaje_recibido", {"id": "1-0", "mensaje": '¿qué tal? 👋 "x"', "n": [1, None]}]
+    expected = socketio_packet.Packet(
+        socketio_packet.EVENT, namespace=namespace, data=data
+    ).encode()
+    assert event_packet(namespace, data, OrjsonForSocketIO.dumps) == expected
