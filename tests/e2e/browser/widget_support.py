@@ -22,6 +22,7 @@ from playwright.async_api import (
     Page,
     Request,
     Response,
+    WebSocket,
     expect,
 )
 
@@ -107,10 +108,13 @@ class VisitorPage:
         """Record what the page does, to assert on and to report when a test fails."""
         self.page.on("pageerror", lambda error: self.page_errors.append(str(error)))
         self.page.on("console", self._console)
-        self.page.on("request", lambda r: self.unanswered.__setitem__(r, f"{r.method} {r.url}"))
-        self.page.on("response", self._response)
-        self.page.on("requestfinished", lambda r: self.unanswered.pop(r, None))
-        self.page.on("requestfailed", lambda r: self.unanswered.pop(r, None))
+        # The context's, not the page's: the page's network events miss most of what the
+        # widget's cross-site frame (another renderer process) does.
+        self.context.on("request", self._request)
+        self.context.on("response", self._response)
+        self.context.on("requestfinished", lambda r: self.unanswered.pop(r, None))
+        self.context.on("requestfailed", lambda r: self.unanswered.pop(r, None))
+        self.page.on("websocket", self._websocket)
         self.page.on("framenavigated", lambda frame: self._note(f"navigated {frame.url}"))
 
     def _note(self, what: str) -> None:
@@ -120,6 +124,23 @@ class VisitorPage:
         if line.type == "error":
             self.console_errors.append(line.text)
         self._note(f"console {line.text}")
+
+    def _request(self, request: Request) -> None:
+        self.unanswered[request] = f"{request.method} {request.url}"
+        self._note(f"sent {request.method} {request.url}")
+
+    def _websocket(self, socket: WebSocket) -> None:
+        """Its opening, closing and Socket.IO packets (engine.io pings left out): whether
+        the namespace was joined, refused, or never asked for."""
+        self._note(f"websocket opened {socket.url}")
+        socket.on("close", lambda _: self._note(f"websocket closed {socket.url}"))
+        for direction in ("framesent", "framereceived"):
+            socket.on(direction, lambda frame, way=direction: self._frame(way, frame))
+
+    def _frame(self, direction: str, frame: str | bytes) -> None:
+        text = frame if isinstance(frame, str) else repr(frame)
+        if not text.startswith(("2", "3")):  # engine.io pings and pongs
+            self._note(f"websocket {direction} {text[:120]}")
 
     def _response(self, answer: Response) -> None:
         request = f"{answer.status} {answer.request.method} {answer.url}"
