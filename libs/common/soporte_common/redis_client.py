@@ -4,7 +4,8 @@ a burst of callers wait their turn for a connection instead of failing."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 import hiredis
 from redis.asyncio import BlockingConnectionPool, Connection, Redis
@@ -13,6 +14,14 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import DataError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+
+def pack(command: Sequence[Any]) -> bytes:
+    """One command in Redis's wire format, by hiredis's C packer (str, bytes, int, float
+    arguments). Everything of Soporte that writes commands packs them here."""
+    # hiredis's stub types the argument as a one-element tuple; any length is packed.
+    packed: bytes = hiredis.pack_command(cast(Any, tuple(command)))
+    return packed
 
 
 class HiredisPackingConnection(Connection):
@@ -27,7 +36,7 @@ class HiredisPackingConnection(Connection):
         elif b" " in args[0]:
             args = (*args[0].split(), *args[1:])
         try:
-            return [hiredis.pack_command(args)]
+            return [pack(args)]
         except TypeError as exc:  # what redis-py's own encoder refuses (None, a bool...)
             raise DataError(str(exc)) from exc
 

@@ -31,6 +31,7 @@ from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from soporte_common.logging import get_logger
+from soporte_common.redis_client import pack
 
 log = get_logger(__name__)
 
@@ -49,8 +50,7 @@ class _Call:
     packed: bytes = field(init=False)
 
     def __post_init__(self) -> None:
-        # hiredis's stub types the argument as a one-element tuple; any length is packed.
-        self.packed = hiredis.pack_command(cast(Any, self.command))
+        self.packed = pack(self.command)
 
 
 _PIPES: weakref.WeakKeyDictionary[Redis, RedisPipe] = weakref.WeakKeyDictionary()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, cast
+from typing import cast
 
 import hiredis
 from redis.asyncio.connection import parse_url
@@ -21,6 +21,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from soporte_common.logging import get_logger
+from soporte_common.redis_client import pack
 from soporte_realtime.redis_pipe import RedisAddress
 
 log = get_logger(__name__)
@@ -73,8 +74,7 @@ class ChannelSubscriber(asyncio.Protocol):
         self._failure = None
         commands = [*self._address.setup, ("SUBSCRIBE", self._channel)]
         self._setup_replies = len(self._address.setup)
-        # hiredis's stub types the argument as a one-element tuple; any length is packed.
-        self._transport.write(b"".join(hiredis.pack_command(cast(Any, c)) for c in commands))
+        self._transport.write(b"".join(pack(command) for command in commands))
 
     def data_received(self, data: bytes) -> None:
         self._reader.feed(data)
