@@ -108,6 +108,9 @@ class StreamConsumer(Generic[ItemT]):
         self.claim_idle_ms = claim_idle_ms
         self.linger_ms = linger_ms
         self._last_commit = 0.0
+        # Stored and committed, not yet acknowledged: the acknowledgement rides with the
+        # next read (a crash before it leaves them pending: read again, stored once).
+        self._unacked: list[bytes] = []
         # Set when entries were acknowledged: only then is there anything to trim (an idle
         # consumer does not poll Redis four times a second). True at start: a previous run
         # may have left acknowledged entries behind.
@@ -130,15 +133,15 @@ class StreamConsumer(Generic[ItemT]):
                 if self._acked_since_trim and time.monotonic() - last_trim > TRIM_INTERVAL_SECONDS:
                     last_trim = time.monotonic()
                     await self.trim()
-                entries = await self._read_new(block_ms=1000)
                 wait = self._last_commit + self.linger_ms / 1000 - time.monotonic()
-                if entries and len(entries) < self.batch and wait > 0:
-                    # Under load, at most one transaction per linger period, so each stores
-                    # many messages; a trickle (commits further apart) is stored at once.
+                if wait > 0:
+                    # Under load, at most one read and one transaction per linger period,
+                    # so each stores many messages; a trickle (commits further apart) is
+                    # read and stored at once.
                     await asyncio.sleep(wait)
-                    entries += await self._read_new(block_ms=None, count=self.batch - len(entries))
+                entries = await self._read_new(block_ms=1000)
                 if entries:
-                    await self.process(entries)
+                    self._unacked = await self._settle(entries)
                     self._last_commit = time.monotonic()
             except (RedisError, OSError) as exc:
                 log.warning("stream unavailable; retrying", stream=self.stream, error=str(exc))
@@ -149,18 +152,22 @@ class StreamConsumer(Generic[ItemT]):
                 log.exception("unexpected consumer error; continuing")
                 await asyncio.sleep(1)
 
-    async def _read_new(self, *, block_ms: int | None, count: int | None = None) -> list[RawEntry]:
-        response = cast(
-            ReadResponse | None,
-            await self.redis.xreadgroup(
-                keys.CONSUMER_GROUP,
-                self.name,
-                {self.stream: ">"},
-                count=count or self.batch,
-                block=block_ms,
-            ),
-        )
-        return [entry for _, entries in response or [] for entry in entries]
+    async def _read_new(self, *, block_ms: int) -> list[RawEntry]:
+        """New entries; the last batch's acknowledgement goes first, in the same round
+        trip (it is sent before the read blocks)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            if self._unacked:
+                pipe.xack(self.stream, keys.CONSUMER_GROUP, *self._unacked)
+            pipe.xreadgroup(
+                keys.CONSUMER_GROUP, self.name, {self.stream: ">"}, count=self.batch, block=block_ms
+            )
+            *_, response = await pipe.execute()
+        if self._unacked:
+            self._unacked = []
+            self._acked_since_trim = True
+        return [
+            entry for _, entries in cast(ReadResponse | None, response) or [] for entry in entries
+        ]
 
     async def _drain_own_pending(self) -> None:
         while True:
@@ -200,12 +207,21 @@ class StreamConsumer(Generic[ItemT]):
 
     async def process(self, entries: list[RawEntry]) -> None:
         """Store what can be stored, dead-letter the rest, then acknowledge every entry."""
+        unacked = await self._settle(entries)
+        await redis_retry(self._ack)(unacked, [])
+        self._acked_since_trim = True
+
+    async def _settle(self, entries: list[RawEntry]) -> list[bytes]:
+        """Store what can be stored and dead-letter the rest; returns the ids still to
+        acknowledge (none once a batch had entries to dead-letter: those are acknowledged
+        with their dead letters, in one transaction)."""
         batch, rejected = self.sink.parse(entries)
         refused = await self._store(batch) if batch else []
         rejected += refused
         entry_ids = [entry_id for entry_id, _ in entries]
-        await redis_retry(self._ack)(entry_ids, rejected)
-        self._acked_since_trim = True
+        if rejected:
+            await redis_retry(self._ack)(entry_ids, rejected)
+            self._acked_since_trim = True
         refused_ids = {entry_id for entry_id, _ in refused}
         stored = [item for item in batch if item.entry_id not in refused_ids]
         self.sink.committed(stored, len(rejected))
@@ -220,9 +236,9 @@ class StreamConsumer(Generic[ItemT]):
                 count=len(stored),
                 first_id=entry_ids[0].decode(),
                 last_id=entry_ids[-1].decode(),
-                acked=len(entry_ids),
                 dead_lettered=len(rejected),
             )
+        return [] if rejected else entry_ids
 
     async def _store(self, batch: list[ItemT]) -> list[Rejected]:
         """Store the batch in one transaction; returns the entries Postgres refused."""
