@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
 from soporte_common import keys
+from soporte_common.emits import decode_emit, emit_data
 
 from .conftest import account, as_user, note, reply, say
 
@@ -34,8 +34,9 @@ async def published(pubsub: PubSub) -> list[dict[str, Any]]:
     while (message := await pubsub.get_message(timeout=0.2)) is not None:
         if message["type"] != "message":  # the subscription's confirmation
             continue
-        emit = orjson.loads(message["data"])
-        found.append({"room": emit["room"], "event": emit["event"], "data": emit["data"][0]})
+        emit = decode_emit(message["data"])
+        assert emit is not None, message["data"]
+        found.append({"room": emit.rooms, "event": emit.event, "data": emit_data(emit)})
     return found
 
 

@@ -8,10 +8,11 @@
   manager resubscribes silently; this one calls `on_resubscribed` so the replica can tell
   its clients to catch up from the history API, retries with a short capped backoff
   (soporte_common.retrying), and exposes whether it is subscribed (readiness).
-- It delivers what the conversation scripts published to its local sockets at once, as
-  the message is read: each socket is handed its packet (an in-memory queue put; each
-  socket's writer sends it), so the listener never waits for a socket, and every socket
-  gets the messages in channel order. A socket whose queue has grown past the
+- It delivers the emits published on the channel (soporte_common.emits: the conversation
+  scripts', the other services') to its local sockets at once, as the message is read:
+  each socket in the emit's rooms is handed the packet the publisher encoded (an in-memory
+  queue put; each socket's writer sends it), so the listener never waits for a socket, and
+  every socket gets the messages in channel order. A socket whose queue has grown past the
   unsent-output limit gets nothing more: it is closed instead (server.py). Python-socketio's
   own messages (an emit from `sio.emit`, a room change, a callback) are handled by a task,
   in channel order with the rest.
@@ -27,10 +28,9 @@ from typing import Any
 
 import socketio
 from engineio import packet as eio_packet
-from socketio import packet as socketio_packet
 
 from soporte_common.contract import Event
-from soporte_common.emits import published_through_the_channel
+from soporte_common.emits import ChannelEmit, decode_emit
 from soporte_common.logging import get_logger
 from soporte_common.retrying import retry_forever
 from soporte_realtime import metrics
@@ -54,7 +54,7 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         self.subscribed = asyncio.Event()
         # Messages waiting for the task that handles python-socketio's own ones; while any
         # waits, the channel's emits wait behind it, so that channel order holds.
-        self._waiting: deque[dict[str, Any]] = deque()
+        self._waiting: deque[dict[str, Any] | ChannelEmit] = deque()
         self._wake = asyncio.Event()
 
     async def _thread(self) -> None:
@@ -92,19 +92,19 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
 
     def _received(self, data: bytes) -> None:
         """A channel message, as the subscriber reads it."""
+        message: dict[str, Any] | ChannelEmit | None
         try:
-            message = self.json.loads(data)
-        except ValueError:
+            message = decode_emit(data)
+            if message is None:  # python-socketio's own
+                message = self.json.loads(data)
+        except (ValueError, KeyError, TypeError):
             log.warning("an undecodable channel message; dropped", size=len(data))
             return
-        if not isinstance(message, dict) or "method" not in message:
-            return
-        if (
-            not self._waiting
-            and message["method"] == "emit"
-            and published_through_the_channel(message)
-        ):
-            self._deliver(message)
+        if isinstance(message, ChannelEmit):
+            if not self._waiting:
+                self._deliver(message)
+                return
+        elif not isinstance(message, dict) or "method" not in message:
             return
         self._waiting.append(message)
         self._wake.set()
@@ -115,9 +115,12 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
             while self._waiting:
                 message = self._waiting[0]  # left in place: later ones queue behind it
                 try:
-                    await self._dispatch(message)
+                    if isinstance(message, ChannelEmit):
+                        self._deliver(message)
+                    else:
+                        await self._dispatch(message)
                 except Exception:
-                    log.exception("could not handle a channel message", method=message["method"])
+                    log.exception("could not handle a channel message")
                 self._waiting.popleft()
             self._wake.clear()
 
@@ -137,43 +140,20 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
             if method in handlers:
                 await handlers[method](message)
 
-    async def _handle_emit(self, message: dict[str, Any]) -> None:
-        if published_through_the_channel(message):
-            self._deliver(message)
-        else:
-            await super()._handle_emit(message)
-
-    def _deliver(self, message: dict[str, Any]) -> None:
-        """An emit from the channel (soporte_common.emits) to this replica's sockets in its
-        rooms."""
-        namespace = message.get("namespace") or "/"
-        if message["event"] not in _SIGNALS:
+    def _deliver(self, emit: ChannelEmit) -> None:
+        """An emit from the channel to this replica's sockets in its rooms."""
+        if emit.event not in _SIGNALS:
             metrics.DELIVERED.inc()
-        skip = message.get("skip_sid")
+        skip = emit.skip_sid
         recipients = [
-            eio_sid
-            for sid, eio_sid in self.get_participants(namespace, message["room"])
-            if sid != skip
+            eio_sid for sid, eio_sid in self.get_participants("/", emit.rooms) if sid != skip
         ]
-        if not recipients:  # none of its rooms has a socket here: nothing to encode
+        if not recipients:
             return
-        # Encoded once for every recipient.
-        text = event_packet(namespace, [message["event"], *message["data"]], self.json.dumps)
-        frame = eio_packet.Packet(eio_packet.MESSAGE, text)
+        frame = eio_packet.Packet(eio_packet.MESSAGE, emit.packet)  # one for every recipient
         engine = self.server.eio
         for eio_sid in recipients:
             if engine.overflowing(eio_sid):  # a client that does not read: it reconnects
                 engine.cut_off(eio_sid, NOT_READING)
                 continue
             engine.enqueue(eio_sid, frame)
-
-
-def event_packet(namespace: str, data: list[Any], dumps: Callable[[Any], str]) -> str:
-    """A Socket.IO EVENT packet without attachments (the channel's emits have none), as
-    python-socketio's packet class encodes it: the type, the namespace unless it is "/",
-    the JSON. That class first walks the data looking for binary, a cost paid for every
-    emit a replica receives."""
-    prefix = (
-        str(socketio_packet.EVENT) if namespace == "/" else f"{socketio_packet.EVENT}{namespace},"
-    )
-    return prefix + dumps(data)

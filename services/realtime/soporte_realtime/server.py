@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import socket
 import struct
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 import engineio
 import socketio
 from aiohttp.web import WebSocketResponse
+from engineio import packet as eio_packet
 from engineio.async_drivers import aiohttp as engineio_aiohttp
 
 from soporte_common.logging import get_logger
@@ -34,6 +37,9 @@ log = get_logger(__name__)
 # Socket.IO packet types 5 and 6 (BINARY_EVENT, BINARY_ACK) announce attachments to come.
 BINARY_PACKET_TYPES: Final = ("5", "6")
 DISCONNECT_PACKET: Final = "1"
+EVENT_PACKET: Final = "2"
+ACK_PACKET: Final = "3"
+_DIGITS: Final = frozenset("0123456789")
 NOT_JOINED, BINARY, NOT_READING = "sin_unirse", "binario", "sin_leer"
 _PACKET_OVERHEAD: Final = 16  # a queued packet's cost beyond its data, roughly
 
@@ -132,6 +138,17 @@ class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
         self._cutting: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
+    async def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        """A client's message goes straight to Socket.IO's handler: engine.io's generic
+        dispatch checks the handler's kind and builds a closure for every frame."""
+        if event != "message" or kwargs.get("run_async"):
+            return await super()._trigger_event(event, *args, **kwargs)
+        try:
+            return await self.handlers["message"](*args)
+        except Exception:
+            self.logger.exception("message handler error")  # as engine.io's own dispatch
+            return None
+
     def create_queue(self, *args: Any, **kwargs: Any) -> Outbox:
         return Outbox(*args, **kwargs)
 
@@ -201,6 +218,8 @@ class ReplicaServer(socketio.AsyncServer):  # type: ignore[misc]
         super().__init__(**kwargs)
         self.join_timeout = join_timeout
         self.eio.max_unsent_bytes = max_unsent_bytes
+        # The main namespace's event methods, by event name, as clients first call them.
+        self._event_methods: dict[str, Callable[..., Awaitable[Any]]] = {}
 
     def _engineio_server_class(self) -> type[EngineServer]:
         return EngineServer
@@ -226,6 +245,56 @@ class ReplicaServer(socketio.AsyncServer):  # type: ignore[misc]
         if isinstance(data, bytes) or data[:1] in BINARY_PACKET_TYPES:
             self.eio.cut_off(eio_sid, BINARY)
             return
+        if data[:1] == EVENT_PACKET and await self._handle_event_packet(eio_sid, data):
+            return
         await super()._handle_eio_message(eio_sid, data)
         if data[:1] == DISCONNECT_PACKET:  # it left the namespace: join again or be closed
             self._expect_join(eio_sid)
+
+    async def _handle_event_packet(self, eio_sid: str, data: str) -> bool:
+        """An event on the main namespace (every message a client sends): what
+        python-socketio does with it, without its packet objects, its dispatch chain and its
+        acknowledgement's walk for binary data. False, having done nothing, for what this
+        does not handle (another namespace, a malformed packet, an event with no method):
+        python-socketio's path handles those as before. Events named `connect` or
+        `disconnect` are ignored."""
+        end = 1  # past the acknowledgement id, if the client wants one
+        while data[end : end + 1] in _DIGITS:
+            end += 1
+        if data[end : end + 1] != "[":
+            return False
+        try:
+            payload = self.packet_class.json.loads(data[end:])
+        except ValueError:
+            return False
+        if not payload or not isinstance(payload[0], str):
+            return False
+        if payload[0] in self.reserved_events:
+            # `connect` and `disconnect` are the server's: python-socketio would call their
+            # methods for a client's event of that name (and forget a session still open).
+            return True
+        method = self._event_method(payload[0])
+        if method is None:
+            return False
+        sid = self.manager.sid_from_eio_sid(eio_sid, "/")
+        if not self.manager.is_connected(sid, "/"):
+            return True  # not joined (or leaving): ignored, as python-socketio does
+        result = await method(sid, *payload[1:])
+        if end > 1:
+            answer = (
+                [] if result is None else list(result) if isinstance(result, tuple) else [result]
+            )
+            text = ACK_PACKET + data[1:end] + self.packet_class.json.dumps(answer)
+            self.eio.enqueue(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, text))
+        return True
+
+    def _event_method(self, event: str) -> Callable[..., Awaitable[Any]] | None:
+        method = self._event_methods.get(event)
+        if method is not None or self.handlers:
+            return method
+        namespace = self.namespace_handlers.get("/")
+        found: Callable[..., Awaitable[Any]] | None = getattr(namespace, "on_" + event, None)
+        if found is None or not inspect.iscoroutinefunction(found):
+            return None
+        self._event_methods[event] = found
+        return found

@@ -15,6 +15,7 @@ import pytest
 from redis.asyncio import Redis
 
 from soporte_common import keys
+from soporte_common.contract import EntryType
 from soporte_realtime import metrics
 from soporte_stack.testing import eventually
 
@@ -118,6 +119,49 @@ async def test_a_lone_surrogate_gets_the_characters_acknowledgement(
     assert ack.startswith("437")
     assert json.loads(ack[3:])[0]["codigo"] == "caracteres"
     assert await redis.xlen(keys.STREAM) == 0
+
+
+async def test_odd_event_packets_change_nothing_and_the_socket_goes_on(
+    start_replica: StartReplica, redis: Redis
+) -> None:
+    """What a client can put in an event packet: none of it ends its session, stores
+    anything, or reaches a handler it must not (`connect` and `disconnect` are the
+    server's own: as events they are ignored), and what it then sends is stored and
+    acknowledged. An unknown event's acknowledgement is empty, as python-socketio's."""
+    url = await start_replica()
+    async with raw_socket(url, await account(redis, "ana")) as ws:
+        for odd in (
+            '42["mensaje_privado",{"para":"admin"',  # not JSON
+            "42{}",  # not an array
+            "42[]",  # no event name
+            "42[7]",  # an event name that is not a string
+            '42["disconnect","client namespace disconnect"]',
+            '42["connect",{"token":"x"}]',
+            '42/otro,["mensaje_privado",{}]',  # a namespace it never joined
+            '421["no_such_event",{"x":1}]',
+        ):
+            await ws.send_str(odd)
+        # No acknowledgement id: stored, nothing answered.
+        await ws.send_str('42["mensaje_privado",{"para":"admin","mensaje":"sin respuesta"}]')
+        await ws.send_str('4299["mensaje_privado",{"para":"admin","mensaje":"con respuesta"}]')
+        answers = []
+        while len(answers) < 2:
+            frame = await asyncio.wait_for(ws.receive_str(), 10)
+            if frame == "2":  # engine.io ping
+                await ws.send_str("3")
+            else:
+                answers.append(frame)
+    assert answers[0] == "431[]"
+    assert answers[1].startswith("4399[")
+    ack = json.loads(answers[1][4:])[0]
+    assert ack["ok"] is True
+    messages = [
+        (entry_id.decode(), fields[b"mensaje"])
+        for entry_id, fields in await redis.xrange(keys.STREAM)
+        if fields[b"tipo"] == EntryType.MESSAGE.value.encode()
+    ]
+    assert [text for _, text in messages] == [b"sin respuesta", b"con respuesta"]
+    assert messages[-1][0] == ack["id"]
 
 
 @pytest.mark.parametrize("text", ["\u3164", "\u200b\u200b\u200b", " \u2060 "])

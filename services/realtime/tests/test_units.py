@@ -7,7 +7,7 @@ import pytest
 from socketio import packet as socketio_packet
 
 from soporte_common.contract import Event
-from soporte_common.emits import CHANNEL_HOST_ID, published_through_the_channel
+from soporte_common.emits import decode_emit, emit_data, encode_emit
 from soporte_common.messages import MessageRejectedError, StreamEntry
 from soporte_common.tokens import Claims
 from soporte_realtime.accept_script import (
@@ -26,7 +26,6 @@ from soporte_realtime.conversation_lua import (
     WorkflowConfig,
 )
 from soporte_realtime.handlers import HandshakeRefusedError, handshake_token
-from soporte_realtime.manager import event_packet
 from soporte_realtime.replica import OrjsonForSocketIO
 from soporte_realtime.routing import (
     conversation_of,
@@ -104,14 +103,13 @@ def test_the_emit_payload_takes_the_stream_id_where_the_placeholder_was() -> Non
         "mensaje": 'dice "hola" \\ ñ',
         "fecha": "2026-11-26T10:00:00.000Z",
     }
-    head, tail = emit_payload(Event.MESSAGE_RECEIVED, ["user:admin", "admins"], message)
-    published = orjson.loads(head + b'"1764120000000-7"' + tail)
-    assert published["data"] == [{**message, "id": "1764120000000-7"}]
-    assert published["host_id"] == CHANNEL_HOST_ID
-    assert published["room"] == ["user:admin", "admins"]
-    assert published["method"] == "emit"
-    assert published["event"] == "mensaje_recibido"
-    assert published_through_the_channel(published)
+    head, tail = emit_payload(Event.MESSAGE_RECEIVED, ["user:admin", "admins"], message, "s1")
+    published = decode_emit(head + b'"1764120000000-7"' + tail)
+    assert published is not None
+    assert emit_data(published) == {**message, "id": "1764120000000-7"}
+    assert published.rooms == ["user:admin", "admins"]
+    assert published.skip_sid == "s1"
+    assert published.event == "mensaje_recibido"
 
 
 def test_the_accept_script_binds_each_named_field_to_its_position() -> None:
@@ -158,11 +156,12 @@ def test_the_accept_script_binds_each_named_field_to_its_position() -> None:
 
 def test_conversation_updates_are_emitted_to_the_agents_through_the_channel() -> None:
     data = {"usuario": "ana", "estado": "abierta", "asignado": None, "id": "1-0"}
-    published = orjson.loads(UPDATE_HEAD + orjson.dumps(data) + UPDATE_TAIL)
-    assert published["event"] == "conversacion_actualizada"
-    assert published["data"] == [data]
-    assert published["room"] == ["admins"]
-    assert published_through_the_channel(published)
+    published = decode_emit(UPDATE_HEAD + orjson.dumps(data) + UPDATE_TAIL)
+    assert published is not None
+    assert published.event == "conversacion_actualizada"
+    assert emit_data(published) == data
+    assert published.rooms == ["admins"]
+    assert published.skip_sid is None
 
 
 def test_the_accept_scripts_answers_become_typed_outcomes() -> None:
@@ -249,13 +248,18 @@ async def test_frames_written_in_one_loop_turn_go_out_in_order_as_one_write() ->
     assert frames.is_closing()
 
 
-@pytest.mark.parametrize("namespace", ["/", "/otro"])
-def test_a_channel_emit_is_encoded_as_python_socketios_packet_class_would(
-    namespace: str, monkeypatch: pytest.MonkeyPatch
+def test_a_channel_emit_carries_the_packet_python_socketio_would_send(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(socketio_packet.Packet, "json", OrjsonForSocketIO)
-    data = ["mensaje_recibido", {"id": "1-0", "mensaje": '¿qué tal? 👋 "x"', "n": [1, None]}]
-    expected = socketio_packet.Packet(
-        socketio_packet.EVENT, namespace=namespace, data=data
-    ).encode()
-    assert event_packet(namespace, data, OrjsonForSocketIO.dumps) == expected
+    data = {"id": "1-0", "mensaje": '¿qué tal? 👋 "x"\n', "n": [1, None]}
+    emit = decode_emit(encode_emit("mensaje_recibido", ["admins"], data))
+    assert emit is not None
+    expected = socketio_packet.Packet(socketio_packet.EVENT, data=["mensaje_recibido", data])
+    assert emit.packet == expected.encode()
+
+
+def test_python_socketios_own_channel_messages_are_not_emits() -> None:
+    assert decode_emit(b'{"method":"enter_room","sid":"x","room":"r"}') is None
+    with pytest.raises(ValueError, match="not an emit"):
+        decode_emit(b'\x1e{"room":["a"],"skip_sid":null,"event":"e"}')  # no packet
