@@ -9,7 +9,9 @@ the column is ordering by acceptance.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
+from functools import cache, lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -86,11 +88,17 @@ class EntryFields(BaseModel):
     """A stream entry's fields (the id is the entry's own id)."""
 
     def fields(self) -> list[str]:
-        """Flattened field/value pairs, in the order XADD takes them."""
+        """Flattened field/value pairs, in the order XADD takes them (every field is text
+        or a StrEnum; those marked `exclude` are not written)."""
         out: list[str] = []
-        for name, value in self.model_dump(mode="json").items():
-            out += [name, value]
+        for name in _written_fields(type(self)):
+            out += (name, str(getattr(self, name)))
         return out
+
+
+@cache
+def _written_fields(entry: type[EntryFields]) -> tuple[str, ...]:
+    return tuple(name for name, info in entry.model_fields.items() if not info.exclude)
 
 
 class StreamEntry(EntryFields):
@@ -114,8 +122,17 @@ class StreamEntry(EntryFields):
 
 
 def now_iso() -> str:
-    """The server timestamp messages carry: ISO 8601, UTC, millisecond precision."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """The server timestamp messages carry: ISO 8601, UTC, millisecond precision
+    (`2026-11-26T10:00:00.123Z`). Every accepted message takes one: the text up to the
+    second is made once a second."""
+    now = time.time()
+    second = int(now)
+    return f"{_iso_second(second)}.{int((now - second) * 1000):03d}Z"
+
+
+@lru_cache(maxsize=1)
+def _iso_second(second: int) -> str:
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def stream_id_to_db(message_id: str) -> int:

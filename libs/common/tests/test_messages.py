@@ -1,9 +1,16 @@
+import re
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from soporte_common.contract import ConversationStatus
+from soporte_common.entries import AssignmentEntry, NoteEntry, StatusEntry
 from soporte_common.messages import (
+    EntryFields,
     MessageRejectedError,
     StreamEntry,
     db_id_to_stream,
+    now_iso,
     parse_send_request,
     stream_id_to_db,
 )
@@ -116,3 +123,37 @@ def test_an_entry_written_before_tipo_existed_is_a_message() -> None:
         b"fecha": b"2026-11-26T10:00:00.000Z",
     }
     assert StreamEntry.from_redis(raw).tipo == "mensaje"
+
+
+def test_the_server_time_is_utc_iso_with_milliseconds_and_the_clocks() -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
+    stamp = now_iso()
+    after = datetime.now(UTC)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", stamp)
+    assert before <= datetime.fromisoformat(stamp) <= after + timedelta(milliseconds=1)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        StreamEntry(
+            de="ana", nombre="Ana", para="admin", conversacion="ana", mensaje="m", fecha="f"
+        ),
+        NoteEntry(de="maria", nombre="María", conversacion="ana", mensaje="n", fecha="f"),
+        StatusEntry(
+            de="",
+            conversacion="ana",
+            estado=ConversationStatus.SNOOZED,
+            anterior="abierta",
+            asignado="maria",
+            hasta="h",
+            fecha="f",
+        ),
+        AssignmentEntry(de="maria", conversacion="ana", asignado="", anterior="x", fecha="f"),
+    ],
+)
+def test_an_entry_is_written_as_its_json_fields(entry: EntryFields) -> None:
+    expected: list[str] = []
+    for name, value in entry.model_dump(mode="json").items():
+        expected += [name, value]
+    assert entry.fields() == expected
