@@ -1,8 +1,11 @@
+import sys
+import unicodedata
+
 import pytest
 from pydantic import ValidationError
 
 from soporte_common.settings import LOCAL_JWT_SECRET, DatabaseSettings, SoporteSettings
-from soporte_common.text import clean_display_name, is_valid_username
+from soporte_common.text import clean_display_name, has_forbidden_text_chars, is_valid_username
 
 
 @pytest.mark.parametrize("name", ["ana", "a1", "maria.lopez", "soporte_2", "x-y"])
@@ -60,3 +63,13 @@ def test_local_mode_accepts_both_spellings_of_localhost() -> None:
     )
     assert production.allowed_origins == ["https://soporte.example.com"]
     assert production.cookie_secure
+
+
+def test_forbidden_characters_are_the_controls_but_line_breaks_and_tabs_and_surrogates() -> None:
+    # Every code point, against the Unicode categories the rule is written in.
+    allowed_controls = {"\n", "\t", "\r"}
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        category = unicodedata.category(char)
+        forbidden = (category == "Cc" and char not in allowed_controls) or category == "Cs"
+        assert has_forbidden_text_chars(f"a{char}b") is forbidden, hex(code)
