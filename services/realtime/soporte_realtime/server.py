@@ -31,6 +31,7 @@ from engineio.async_drivers import aiohttp as engineio_aiohttp
 
 from soporte_common.logging import get_logger
 from soporte_realtime import metrics
+from soporte_realtime.websocket_session import run_session
 
 log = get_logger(__name__)
 
@@ -100,7 +101,8 @@ class CoalescingTransport(asyncio.Transport):
 class _TrackedWebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]
     """engine.io's aiohttp WebSocket without permessage-deflate (compressing every small
     chat frame costs far more CPU than the bytes it saves: docs/performance.md), writing
-    through a CoalescingTransport, and registering its TCP transport with the server for
+    through a CoalescingTransport, serving a session opened as a WebSocket with
+    websocket_session.py's loop, and registering its TCP transport with the server for
     as long as it runs, so that the server can cut the session off."""
 
     async def __call__(self, environ: dict[str, Any]) -> Any:
@@ -115,7 +117,11 @@ class _TrackedWebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]
             if writer is not None:
                 writer.transport = CoalescingTransport(writer.transport)
             self.environ = environ
-            await self.handler(self)
+            socket = self.handler.__self__
+            if socket.connected:  # upgraded from long-polling: engine.io's own loop
+                await self.handler(self)
+            else:
+                await run_session(socket, self)
             return self._sock
         finally:
             server.tcp_transports.pop(sid, None)
