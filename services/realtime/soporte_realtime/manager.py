@@ -27,14 +27,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
-from engineio import packet as eio_packet
 
 from soporte_common.contract import Event
 from soporte_common.emits import ChannelEmit, decode_emit
 from soporte_common.logging import get_logger
 from soporte_common.retrying import retry_forever
 from soporte_realtime import metrics
-from soporte_realtime.server import NOT_READING
+from soporte_realtime.server import NOT_READING, FramedPacket
 from soporte_realtime.subscriber import ChannelSubscriber
 
 log = get_logger(__name__)
@@ -150,7 +149,7 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         ]
         if not recipients:
             return
-        frame = eio_packet.Packet(eio_packet.MESSAGE, emit.packet)  # one for every recipient
+        frame = FramedPacket(emit.packet)  # encoded and framed once for every recipient
         engine = self.server.eio
         for eio_sid in recipients:
             if engine.overflowing(eio_sid):  # a client that does not read: it reconnects

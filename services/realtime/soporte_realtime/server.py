@@ -69,6 +69,29 @@ class Outbox(asyncio.Queue[Any]):
         return item
 
 
+class FramedPacket(eio_packet.Packet):  # type: ignore[misc]
+    """An engine.io MESSAGE packet that also holds its WebSocket frame, built once for all
+    the recipients of an emit: a WebSocket session writes the frame as it is
+    (websocket_session.py) instead of encoding and framing the packet for each socket; a
+    long-polling one encodes it as any packet."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(eio_packet.MESSAGE, text)
+        self.frame = text_frame(self.encode().encode())
+
+
+def text_frame(payload: bytes) -> bytes:
+    """A final, unmasked WebSocket text frame (RFC 6455 §5.2): what a server sends."""
+    size = len(payload)
+    if size < 126:
+        header = struct.pack("!BB", 0x81, size)
+    elif size < 1 << 16:
+        header = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, size)
+    return header + payload
+
+
 class CoalescingTransport(asyncio.Transport):
     """What a WebSocket's frame writer writes to (write, is_closing, get_extra_info): its
     writes within one event-loop turn go out as one. engine.io writes one frame per packet,
@@ -125,6 +148,14 @@ class _TrackedWebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]
             return self._sock
         finally:
             server.tcp_transports.pop(sid, None)
+
+    def write_frame(self, frame: bytes) -> None:
+        """Write a frame built beforehand (FramedPacket): in order with those `send`
+        writes, as both go through the frame writer's transport."""
+        writer = self._sock._writer
+        if writer is None or writer._closing or writer.transport.is_closing():
+            raise ConnectionResetError("the WebSocket is closing")
+        writer.transport.write(frame)
 
     async def send(self, message: str | bytes) -> None:
         if isinstance(message, bytes):

@@ -5,7 +5,9 @@ engine.io reads each frame by starting a task and awaiting it under `wait_for`, 
 writer waits for each batch of outgoing packets the same way: a task, a timer and their
 callbacks for every message a client sends and for every batch it is sent, on a path
 every message takes (docs/performance.md). Here the reader awaits the frame under one
-`asyncio.timeout` and the writer waits only when its queue is empty. What a session does
+`asyncio.timeout`, the writer waits only when its queue is empty, and a packet that comes
+with its frame built (an emit's, the same bytes for all its recipients) is written as
+it is. What a session does
 is engine.io's: the same packets, the same limits (a silent client is closed after
 `ping_interval + ping_timeout`, an oversized frame ends the session), the same ending.
 A session upgraded from long-polling keeps engine.io's own loop (server.py).
@@ -79,7 +81,11 @@ async def _write(socket: Any, ws: Any, silence_limit: float) -> None:
                 batch.append(packet)
             try:
                 for packet in batch:
-                    await ws.send(packet.encode())
+                    frame = getattr(packet, "frame", None)  # a FramedPacket's (server.py)
+                    if frame is None:
+                        await ws.send(packet.encode())
+                    else:
+                        ws.write_frame(frame)
             except Exception:
                 return
     finally:

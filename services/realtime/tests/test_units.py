@@ -1,9 +1,12 @@
 """Pure logic of the realtime service (no servers)."""
 
 import asyncio
+from unittest import mock
 
 import orjson
 import pytest
+from aiohttp import WSMsgType
+from aiohttp.http import WebSocketWriter
 from socketio import packet as socketio_packet
 
 from soporte_common.contract import Event
@@ -34,7 +37,7 @@ from soporte_realtime.routing import (
     route_message,
     route_typing,
 )
-from soporte_realtime.server import CoalescingTransport
+from soporte_realtime.server import CoalescingTransport, FramedPacket, text_frame
 from soporte_realtime.signals import TypingLimiter, parse_typing
 
 
@@ -263,3 +266,13 @@ def test_python_socketios_own_channel_messages_are_not_emits() -> None:
     assert decode_emit(b'{"method":"enter_room","sid":"x","room":"r"}') is None
     with pytest.raises(ValueError, match="not an emit"):
         decode_emit(b'\x1e{"room":["a"],"skip_sid":null,"event":"e"}')  # no packet
+
+
+@pytest.mark.parametrize("size", [0, 5, 125, 126, 65535, 65536, 200_000])
+async def test_an_emits_prebuilt_frame_is_the_one_aiohttp_would_write(size: int) -> None:
+    payload = "4" + "ñ" * (size // 2) + "x" * (size % 2)
+    tcp = RecordingTransport()
+    writer = WebSocketWriter(mock.Mock(), tcp, use_mask=False)
+    await writer.send_frame(payload.encode(), WSMsgType.TEXT)
+    assert text_frame(payload.encode()) == b"".join(tcp.writes)
+    assert FramedPacket(payload[1:]).frame == b"".join(tcp.writes)
