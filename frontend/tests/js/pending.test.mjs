@@ -73,3 +73,17 @@ test("an own entry coming back first settles the oldest send with the same text"
   assert.equal(pending.settleByAck(one, { id: "5-0", fecha: "f" }).id, "5-0");
   assert.deepEqual(pending.of("ana"), [other, again]);
 });
+
+test("a send carried over from a dropped context waits again with its own client id, and is listed", () => {
+  const before = sends();
+  const written = before.create("ana", { para: "admin", mensaje: "Escrito desde el portátil" });
+  const after = sends();
+  const adopted = after.adopt("ana", before.all()[0]);
+  assert.equal(adopted.cid, written.cid); // sent again, stored once
+  assert.equal(adopted.mensaje, "Escrito desde el portátil");
+  assert.equal(adopted.estado, SENDING);
+  assert.deepEqual(after.all(), [adopted]);
+  assert.ok(after.sending(adopted));
+  after.settleByAck(adopted, { id: "1-0", fecha: "2025-01-01T00:00:01.000Z" });
+  assert.deepEqual(after.all(), []);
+});

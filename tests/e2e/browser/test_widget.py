@@ -15,7 +15,7 @@ import httpx
 import pytest
 import socketio
 from aiohttp import web
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, WebSocketRoute, async_playwright, expect
 
 from e2e.conftest import STICKY_COOKIE, replica_cookies
 from soporte_stack.browser import CHROMIUM, CHROMIUM_ARGS
@@ -287,6 +287,46 @@ async def test_a_signed_identity_is_the_same_thread_on_every_device(
     await phone.open()
     await expect(phone.message("Hola Ana")).to_have_count(1)
     assert await phone.texts() == ["Escrito desde el portátil", "Hola Ana"]
+
+
+async def test_a_message_being_sent_when_the_page_says_who_the_visitor_is_again_is_not_lost(
+    stack: RunningStack,
+    company: CompanySite,
+    site: tuple[str, str],
+    visit: OpenVisitor,
+    agents: Any,
+) -> None:
+    """The page identifies the visitor again (Soporte.identify) while the first message is
+    still being sent: the widget looks the visitor up again and drops its socket, and the
+    message goes out on the next one, once."""
+    key, secret = site
+    _, token, (first, _) = agents
+    identity = sign_identity(secret, "cliente-43", name="Ana Pérez")
+    laptop = await visit(company.page(key, identity=identity))
+    held: list[WebSocketRoute] = []
+
+    def hold_the_first_socket(socket: WebSocketRoute) -> None:
+        if held:
+            socket.connect_to_server()
+        else:
+            held.append(socket)  # never reaches the server: the message is never acknowledged
+
+    await laptop.context.route_web_socket(re.compile(r"/socket\.io/"), hold_the_first_socket)
+    await laptop.open()
+    await laptop.send("Escrito mientras la página me identifica")
+    await expect(laptop.message("Escrito mientras la página me identifica")).to_have_class(
+        re.compile(r"\bpendiente\b")
+    )
+    await laptop.page.evaluate("identity => window.Soporte.identify(identity)", identity)
+    await visitor_named_by(
+        stack, token, key, first, laptop, "Escrito mientras la página me identifica"
+    )
+    await laptop.in_sync()
+    assert await laptop.texts() == ["Escrito mientras la página me identifica"]
+    assert (
+        first.texts_from(first.received[-1]["de"]).count("Escrito mientras la página me identifica")
+        == 1
+    )
 
 
 @pytest.mark.parametrize(

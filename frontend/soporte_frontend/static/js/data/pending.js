@@ -37,6 +37,20 @@ export class PendingSends {
     return pending;
   }
 
+  /** A send another context made and never saw acknowledged (the widget's visitor was
+   * looked up again meanwhile): it waits here as being sent, with its client id, so that
+   * sending it again stores it once. Returns the send as this context holds it. */
+  adopt(key, { cid, para, mensaje, tipo = MESSAGE, fecha }) {
+    const pending = { cid, key, de: this.me, para, mensaje, tipo, fecha: fecha ?? this.now(), estado: SENDING, error: null };
+    this.#list(key).push(pending);
+    return pending;
+  }
+
+  /** Every waiting send, oldest first per conversation. */
+  all() {
+    return [...this.#byKey.values()].flat();
+  }
+
   /** The conversation's waiting sends, oldest first. */
   of(key) {
     return this.#byKey.get(key) ?? [];

@@ -4,16 +4,30 @@
 
 import { ApiError } from "../api.js";
 
+// No answer by then and the call fails (a hung connection must never leave the visitor,
+// or the socket waiting for its token, waiting for ever).
+export const REQUEST_TIMEOUT_MS = 10000;
+
+/** The service did not answer in time. */
+export class RequestTimeoutError extends Error {}
+
 async function request(method, path, { body, token, keepalive = false } = {}) {
   const headers = body ? { "Content-Type": "application/json" } : {};
   if (token) headers.Authorization = `Bearer ${token}`;
-  const response = await fetch(path, {
-    method,
-    credentials: "omit",
-    headers,
-    body: body ? JSON.stringify(body) : undefined,
-    keepalive,
-  });
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      credentials: "omit",
+      headers,
+      body: body ? JSON.stringify(body) : undefined,
+      keepalive,
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+  } catch (err) {
+    if (err?.name === "TimeoutError") throw new RequestTimeoutError(`${method} ${path.split("?")[0]}: no answer in ${REQUEST_TIMEOUT_MS / 1000} s`);
+    throw err;
+  }
   if (response.status === 204) return null;
   const data = await response.json().catch(() => null);
   if (!response.ok) {

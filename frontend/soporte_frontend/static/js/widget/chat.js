@@ -10,7 +10,7 @@
 // estado {no_leidos, conversacion}, credencial {credencial}, cerrar, error {mensaje}.
 
 import { cameBack, retry, send } from "../actions.js";
-import { EVENTS, REJECT_CODES, SUPPORT_TEAM } from "../contract.js";
+import { ENTRY_TYPES, EVENTS, REJECT_CODES, SUPPORT_TEAM } from "../contract.js";
 import { ConversationStore } from "../data/conversations.js";
 import { PendingSends } from "../data/pending.js";
 import { Reads } from "../data/reads.js";
@@ -18,7 +18,7 @@ import { eventHandlers } from "../dispatch.js";
 import { createHistory } from "../history.js";
 import { connect } from "../socket.js";
 import { loadOlder, resync } from "../sync.js";
-import { widgetApi } from "./api.js";
+import { RequestTimeoutError, widgetApi } from "./api.js";
 import { IdentityRefusedError, VisitorSession } from "./session.js";
 import { setLanguage, t, translate } from "./strings.js";
 import { WidgetComposer, WidgetStatus, WidgetThread } from "./view.js";
@@ -37,6 +37,10 @@ let generation = 0; // bumped when the visitor changes: late answers for an old 
 let renewing = null;
 let starting = Promise.resolve(); // asking auth who the visitor is (see start)
 let joining = null; // the first message's wait for its visitor (see write)
+// Sends of a context that was dropped before the server acknowledged them (the visitor was
+// looked up again): {me, sends}. Never lost: the same visitor sends them again (same
+// client ids: stored once), anyone else finds their text back in the message box.
+let carried = null;
 
 const tell = (message) => parentOrigin && window.parent.postMessage({ soporte: 1, ...message }, parentOrigin);
 const session = new VisitorSession(document.body.dataset.site, {
@@ -129,11 +133,12 @@ function begin(visitor) {
     signedOut: ended,
   });
   c.ui = viewsFor(c);
-  c.store.ensure(me, visitor.nombre);
+  const conv = c.store.ensure(me, visitor.nombre);
   c.store.openKey = me;
   thread.me = me;
   thread.show();
   client = c;
+  const resend = takeCarried(me);
   report();
   const options = {
     // WebSocket only: long-polling needs the gateway's sticky-replica cookie, which a
@@ -144,12 +149,32 @@ function begin(visitor) {
   };
   const handlers = { ...eventHandlers(c), [EVENTS.SESSION_ENDED]: ended };
   connect(c, { handlers, resync: () => resync(c).then(reportPage), options, signedOut: ended });
+  for (const send of resend) {
+    const waiting = c.pending.adopt(me, send);
+    c.ui.thread.pendingAdded(conv, waiting);
+    retry(c, conv, waiting); // waits in the socket's buffer until it is connected
+  }
+}
+
+/** The carried sends `me` sends again; anyone else's go back into the message box. */
+function takeCarried(me) {
+  const taken = carried;
+  carried = null;
+  if (!taken) return [];
+  if (taken.me === me) return taken.sends;
+  const texts = taken.sends.map((send) => send.mensaje);
+  composer.value = [...texts, composer.value].filter((text) => text.trim()).join("\n");
+  return [];
 }
 
 function stop() {
   generation++;
   const previous = client;
   client = null; // first: what the old socket says as it closes is no longer shown
+  if (previous) {
+    const unacknowledged = previous.pending.all().filter((send) => send.tipo === ENTRY_TYPES.MESSAGE);
+    if (unacknowledged.length) carried = { me: previous.me, sends: [...(carried?.me === previous.me ? carried.sends : []), ...unacknowledged] };
+  }
   previous?.socket?.disconnect();
   thread.me = null;
   thread.show();
@@ -173,10 +198,15 @@ async function whoIsTheVisitor() {
   try {
     visitor = await session.resume();
   } catch (err) {
-    if (mine === generation) refused(err);
+    if (mine === generation) {
+      takeCarried(null);
+      refused(err);
+    }
     return;
   }
-  if (mine === generation && visitor) begin(visitor);
+  if (mine !== generation) return;
+  if (visitor) begin(visitor);
+  else takeCarried(null); // nobody yet: what was written waits in the box
 }
 
 function refused(err) {
@@ -186,12 +216,13 @@ function refused(err) {
     status.warn(t("identity"));
     tell({ tipo: "error", mensaje: err.message });
   } else {
-    status.warn(t("starting", { error: err.message }));
+    status.warn(t("starting", { error: err instanceof RequestTimeoutError ? t("timeout") : err.message }));
   }
 }
 
 function ended() {
   stop();
+  takeCarried(null); // what was being sent goes back into the message box
   status.warn(t("ended"));
 }
 

@@ -18,6 +18,7 @@ const STRINGS = {
     identity: "No pudimos confirmar quién eres en este sitio; recarga la página. Mientras, el chat no envía nada.",
     ended: "La conversación se cerró en este navegador.",
     unavailable: "El servicio no está disponible. Reintentando…",
+    timeout: "El servicio no responde; inténtalo de nuevo en un momento.",
   },
   en: {
     title: "Support",
@@ -33,6 +34,7 @@ const STRINGS = {
     identity: "We could not confirm who you are on this site; please reload the page. Meanwhile the chat sends nothing.",
     ended: "The conversation was closed in this browser.",
     unavailable: "The service is unavailable. Retrying…",
+    timeout: "The service is not answering; please try again in a moment.",
   },
 };
 
