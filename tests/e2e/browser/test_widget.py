@@ -15,7 +15,7 @@ import httpx
 import pytest
 import socketio
 from aiohttp import web
-from playwright.async_api import Browser, WebSocketRoute, async_playwright, expect
+from playwright.async_api import Browser, Route, WebSocketRoute, async_playwright, expect
 
 from e2e.conftest import STICKY_COOKIE, replica_cookies
 from soporte_stack.browser import CHROMIUM, CHROMIUM_ARGS
@@ -287,6 +287,35 @@ async def test_a_signed_identity_is_the_same_thread_on_every_device(
     await phone.open()
     await expect(phone.message("Hola Ana")).to_have_count(1)
     assert await phone.texts() == ["Escrito desde el portátil", "Hola Ana"]
+
+
+async def test_a_visitor_who_opens_the_chat_while_it_loads_types_into_the_chat(
+    stack: RunningStack,
+    company: CompanySite,
+    site: tuple[str, str],
+    visit: OpenVisitor,
+    agents: Any,
+) -> None:
+    """With an identity the chat loads with the page, so a quick visitor opens it while it
+    is still loading: once it shows, what they type goes into its message box, not into
+    the page behind it."""
+    key, secret = site
+    _, token, (first, _) = agents
+    visitor = await visit(company.page(key))  # no identity, nothing kept: no chat loads
+    loading = asyncio.Event()
+
+    async def slow_chat(route: Route) -> None:
+        loading.set()
+        await asyncio.sleep(1.5)
+        await route.continue_()
+
+    await visitor.context.route(re.compile(r"/widget/chat\?"), slow_chat)
+    identity = sign_identity(secret, "cliente-44", name="Ana Pérez")
+    await visitor.page.goto(company.page(key, identity=identity))
+    await loading.wait()
+    await visitor.open()
+    await visitor.send("Escrito nada más abrir")
+    await visitor_named_by(stack, token, key, first, visitor, "Escrito nada más abrir")
 
 
 async def test_a_message_being_sent_when_the_page_says_who_the_visitor_is_again_is_not_lost(

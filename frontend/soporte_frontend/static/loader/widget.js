@@ -96,6 +96,9 @@ iframe{border:0;width:100%;height:100%;display:block}
     frame.src = `${base}/widget/chat?site=${encodeURIComponent(site)}&lang=${lang}`;
     frame.addEventListener("load", () => {
       ready = true;
+      // Opened while it loaded: the focus given to the empty frame then did not reach the
+      // chat, whose message box would look focused while the keys went to this page.
+      if (isOpen) frame.focus();
       post({ tipo: "hola", identidad: identity, credencial: kept(), olvidar: forget, pagina: page(), abierto: isOpen });
       forget = false;
     });
