@@ -92,23 +92,50 @@ def text_frame(payload: bytes) -> bytes:
     return header + payload
 
 
-class CoalescingTransport(asyncio.Transport):
-    """What a WebSocket's frame writer writes to (write, is_closing, get_extra_info): its
-    writes within one event-loop turn go out as one. engine.io writes one frame per packet,
-    and a socket handed several messages at once (an agent under load) would otherwise
-    pay a send() system call for each. Closing and cutting off use the TCP transport."""
+# How long a socket's first frame waits for others before they go out together: under load
+# an agent's socket is handed a message every millisecond or so, and one write (and one
+# read in the gateway) per frame is the larger cost; alone, a frame waits this long.
+FRAME_LINGER_SECONDS: Final = 0.001
 
-    def __init__(self, transport: asyncio.Transport) -> None:
+
+class FrameFlusher:
+    """Sends, every FRAME_LINGER_SECONDS at most, what the sockets' transports gathered
+    since: one timer for the whole replica, however many sockets wrote."""
+
+    def __init__(self, linger: float = FRAME_LINGER_SECONDS) -> None:
+        self._linger = linger
+        self._waiting: list[CoalescingTransport] = []
+
+    def waiting(self, transport: CoalescingTransport) -> None:
+        if not self._waiting:
+            asyncio.get_running_loop().call_later(self._linger, self._flush)
+        self._waiting.append(transport)
+
+    def _flush(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        for transport in waiting:
+            transport.flush()
+
+
+class CoalescingTransport(asyncio.Transport):
+    """What a WebSocket's frame writer writes to (write, is_closing, get_extra_info): the
+    frames written within FRAME_LINGER_SECONDS go out as one write. engine.io writes one
+    frame per packet, and a socket handed a message at a time (an agent under load) would
+    otherwise pay a send() system call, and the gateway a read, for each. Closing and
+    cutting off use the TCP transport."""
+
+    def __init__(self, transport: asyncio.Transport, flusher: FrameFlusher) -> None:
         super().__init__()
         self._transport = transport
+        self._flusher = flusher
         self._pending: list[bytes] = []
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not self._pending:
-            asyncio.get_running_loop().call_soon(self._flush)
+            self._flusher.waiting(self)
         self._pending.append(bytes(data))
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
         data = b"".join(self._pending)
         self._pending.clear()
         if not self._transport.is_closing():
@@ -138,7 +165,7 @@ class _TrackedWebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]
             await self._sock.prepare(request)
             writer = self._sock._writer  # aiohttp's frame writer: frames go out through it
             if writer is not None:
-                writer.transport = CoalescingTransport(writer.transport)
+                writer.transport = CoalescingTransport(writer.transport, server.flusher)
             self.environ = environ
             socket = self.handler.__self__
             if socket.connected:  # upgraded from long-polling: engine.io's own loop
@@ -172,6 +199,7 @@ class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
         drivers: dict[str, Any] = self._async  # type: ignore[has-type]  # engine.io sets it
         self._async = {**drivers, "websocket": _TrackedWebSocket}
         self.tcp_transports: dict[str, asyncio.Transport] = {}
+        self.flusher: FrameFlusher = FrameFlusher()
         self._cutting: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 

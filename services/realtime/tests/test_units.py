@@ -37,7 +37,12 @@ from soporte_realtime.routing import (
     route_message,
     route_typing,
 )
-from soporte_realtime.server import CoalescingTransport, FramedPacket, text_frame
+from soporte_realtime.server import (
+    CoalescingTransport,
+    FramedPacket,
+    FrameFlusher,
+    text_frame,
+)
 from soporte_realtime.signals import TypingLimiter, parse_typing
 
 
@@ -233,20 +238,25 @@ class RecordingTransport(asyncio.Transport):
         return self.closing
 
 
-async def test_frames_written_in_one_loop_turn_go_out_in_order_as_one_write() -> None:
-    tcp = RecordingTransport()
-    frames = CoalescingTransport(tcp)
-    for frame in (b"\x81\x01a", b"\x81\x01b", b"\x81\x01c"):
+async def test_frames_written_within_the_linger_go_out_in_order_as_one_write() -> None:
+    flusher = FrameFlusher(linger=0.01)
+    tcp, other = RecordingTransport(), RecordingTransport()
+    frames, others = CoalescingTransport(tcp, flusher), CoalescingTransport(other, flusher)
+    for frame in (b"\x81\x01a", b"\x81\x01b"):
         frames.write(frame)
-    assert tcp.writes == []  # not yet: the turn is not over
     await asyncio.sleep(0)
+    others.write(b"\x81\x01x")
+    frames.write(b"\x81\x01c")
+    assert tcp.writes == other.writes == []  # not yet: they wait for more
+    await asyncio.sleep(0.05)
     assert tcp.writes == [b"\x81\x01a\x81\x01b\x81\x01c"]
+    assert other.writes == [b"\x81\x01x"]
     frames.write(b"\x81\x01d")
-    await asyncio.sleep(0)
+    await asyncio.sleep(0.05)
     assert tcp.writes[1:] == [b"\x81\x01d"]
     tcp.closing = True  # a connection closed meanwhile gets nothing more
     frames.write(b"\x81\x01e")
-    await asyncio.sleep(0)
+    await asyncio.sleep(0.05)
     assert len(tcp.writes) == 2
     assert frames.is_closing()
 
