@@ -5,7 +5,8 @@ engine.io reads each frame by starting a task and awaiting it under `wait_for`, 
 writer waits for each batch of outgoing packets the same way: a task, a timer and their
 callbacks for every message a client sends and for every batch it is sent, on a path
 every message takes (docs/performance.md). Here the reader awaits the frame under one
-`asyncio.timeout`, the writer waits only when its queue is empty, and a packet that comes
+`asyncio.timeout`, the writer waits only when its queue is empty (and with no timer: the
+reader ends a silent session), and a packet that comes
 with its frame built (an emit's, the same bytes for all its recipients) is written as
 it is. What a session does
 is engine.io's: the same packets, the same limits (a silent client is closed after
@@ -28,7 +29,7 @@ async def run_session(socket: Any, ws: Any) -> None:
     silence_limit = server.ping_interval + server.ping_timeout
     socket.connected = True
     socket.upgraded = True
-    writer = asyncio.ensure_future(_write(socket, ws, silence_limit))
+    writer = asyncio.ensure_future(_write(socket, ws))
     try:
         while True:
             try:
@@ -54,20 +55,14 @@ async def run_session(socket: Any, ws: Any) -> None:
         await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
 
 
-async def _write(socket: Any, ws: Any, silence_limit: float) -> None:
-    """Send what is queued for the socket, a batch at a time, until told to end (None) or
-    nothing was queued for `silence_limit` seconds (engine.io's pings keep it busy)."""
+async def _write(socket: Any, ws: Any) -> None:
+    """Send what is queued for the socket, a batch at a time, until told to end (None)."""
     queue: asyncio.Queue[Any] = socket.queue
     try:
         while True:
-            if queue.empty():
-                try:
-                    async with asyncio.timeout(silence_limit):
-                        first = await queue.get()
-                except TimeoutError:
-                    return
-            else:
-                first = queue.get_nowait()
+            # No timeout of its own: a silent client is the reader's to end, which then
+            # queues the None that ends this.
+            first = await queue.get() if queue.empty() else queue.get_nowait()
             queue.task_done()  # engine.io's close(wait=True) joins the queue
             if first is None:
                 return
