@@ -165,5 +165,6 @@ async def stream(redis: RedisDep) -> StreamBacklog:
         last_generated=backlog.last_generated,
         last_delivered=backlog.last_delivered,
         oldest_pending=backlog.oldest_pending,
-        counters={"insertsPending": backlog.length},
+        unstored=backlog.unstored,
+        counters={"insertsPending": backlog.unstored},
     )

@@ -144,6 +144,7 @@ class StreamBacklog(BaseModel):
     last_generated: str
     last_delivered: str
     oldest_pending: str | None
+    unstored: int  # entries not yet stored and acknowledged (pending + not yet delivered)
     # The shape the load harness (bench/harness) reads as "messages not yet stored".
     counters: dict[str, int]
 

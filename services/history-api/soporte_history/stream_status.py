@@ -25,6 +25,17 @@ class StreamStatus:
     last_generated: str
     last_delivered: str
     oldest_pending: str | None
+    # Entries not yet delivered to the group (XINFO GROUPS `lag`); None when Redis cannot
+    # tell (an entry deleted above the group's position).
+    undelivered: int | None = None
+
+    @property
+    def unstored(self) -> int:
+        """Entries not yet stored and acknowledged: the persistence backlog. (The stream's
+        length also counts stored entries until the next trim, every 250 ms.)"""
+        if self.undelivered is None:
+            return self.length
+        return self.pending + self.undelivered
 
     def keep_from(self) -> str:
         """The oldest id trimming must keep: the oldest pending entry, or else the first
@@ -76,6 +87,7 @@ async def stream_status(redis: Redis, stream: str = keys.STREAM) -> StreamStatus
         last_generated=info["last-generated-id"].decode(),
         last_delivered=group["last-delivered-id"].decode(),
         oldest_pending=pending["min"].decode() if pending["pending"] else None,
+        undelivered=None if group.get("lag") is None else int(group["lag"]),
     )
 
 

@@ -11,7 +11,7 @@ from soporte_common import keys
 from soporte_common.messages import stream_id_to_db
 from soporte_history.consumer import RawEntry
 from soporte_history.projections import parse_entries, store
-from soporte_history.stream_status import wait_until_settled
+from soporte_history.stream_status import stream_status, wait_until_settled
 from soporte_stack.testing import eventually
 
 from .conftest import (
@@ -343,3 +343,22 @@ async def test_entries_are_stored_by_their_type_and_an_unknown_type_is_dead_lett
         (unknown, "encuesta", "una encuesta")
     ]
     assert await pending_count(redis) == 0
+
+
+async def test_the_backlog_is_what_is_not_stored_not_what_is_not_yet_trimmed(
+    redis: Redis, make_consumer: MakeConsumer
+) -> None:
+    consumer = make_consumer()
+    for n in range(20):
+        await say(redis, "ana", f"guardado {n}")
+    await consumer.process(await deliver(redis, consumer.name))  # stored, not yet trimmed
+    for n in range(3):
+        await say(redis, "bea", f"pendiente {n}")
+    await deliver(redis, "history-muerto")  # delivered, not stored
+    for n in range(4):
+        await say(redis, "carla", f"sin entregar {n}")
+
+    status = await stream_status(redis)
+    assert status.length == 27
+    assert (status.pending, status.undelivered) == (3, 4)
+    assert status.unstored == 7
