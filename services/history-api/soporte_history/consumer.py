@@ -125,6 +125,7 @@ class StreamConsumer(Generic[ItemT]):
         await redis_retry(ensure_group)(self.redis, self.stream)
         await self._drain_own_pending()
         last_claim = last_trim = 0.0
+        backlog = False  # the last read filled a batch: more is waiting
         while True:
             try:
                 if time.monotonic() - last_claim > self.claim_idle_ms / 2000:
@@ -134,12 +135,13 @@ class StreamConsumer(Generic[ItemT]):
                     last_trim = time.monotonic()
                     await self.trim()
                 wait = self._last_commit + self.linger_ms / 1000 - time.monotonic()
-                if wait > 0:
+                if wait > 0 and not backlog:
                     # Under load, at most one read and one transaction per linger period,
                     # so each stores many messages; a trickle (commits further apart) is
-                    # read and stored at once.
+                    # read and stored at once, and a backlog (full batches) without pause.
                     await asyncio.sleep(wait)
                 entries = await self._read_new(block_ms=1000)
+                backlog = len(entries) >= self.batch
                 if entries:
                     self._unacked = await self._settle(entries)
                     self._last_commit = time.monotonic()

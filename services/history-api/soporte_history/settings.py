@@ -12,7 +12,7 @@ class HistorySettings(DatabaseSettings):
     consumer_batch: int = 1000
     # At most one transaction per this many ms while messages keep coming: fewer, larger
     # transactions under load, for at most this much added persistence latency.
-    consumer_linger_ms: int = 25
+    consumer_linger_ms: int = 10
     # Entries pending this long on another (dead) consumer are claimed.
     claim_idle_ms: int = 10_000
     # How long a history read waits for the consumer to store what was already accepted.

@@ -11,6 +11,12 @@ no client holds the replica's memory or a session for nothing.
 Each engine.io socket's outgoing queue counts the bytes it holds (`Outbox`); the replica's
 manager checks it before handing a socket a message (manager.py). Closing a WebSocket
 resets its TCP connection: its writer may be stuck on a peer that reads nothing.
+
+And the message path, which every message takes (measured: docs/performance.md): a
+client's event is dispatched by the replica (`_handle_event_packet`), a WebSocket session
+runs websocket_session.py's loop, an emit's frame is built once for all its recipients
+(`FramedPacket`), and a socket's frames go out together after at most 1 ms
+(`FrameFlusher`).
 """
 
 from __future__ import annotations
