@@ -22,6 +22,7 @@ EMIT_MARK: Final = b"\x1e"
 _HEADER_END: Final = b"\n"  # JSON without indentation holds no raw newline
 # A Socket.IO EVENT packet on the main namespace: the type, then the JSON array.
 _EVENT_PACKET: Final = b"2"
+_HEADER_KEYS: Final = frozenset({"room", "skip_sid", "event"})
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,12 @@ def decode_emit(message: bytes) -> ChannelEmit | None:
         return None
     header, separator, packet = message[1:].partition(_HEADER_END)
     fields = orjson.loads(header)
-    if not separator or not packet.startswith(_EVENT_PACKET) or not isinstance(fields, dict):
+    if (
+        not separator
+        or not packet.startswith(_EVENT_PACKET)
+        or not isinstance(fields, dict)
+        or not fields.keys() >= _HEADER_KEYS
+    ):
         raise ValueError("not an emit: a header, a newline and a Socket.IO event packet")
     return ChannelEmit(
         rooms=fields["room"],

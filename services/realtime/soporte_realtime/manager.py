@@ -96,7 +96,7 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
             message = decode_emit(data)
             if message is None:  # python-socketio's own
                 message = self.json.loads(data)
-        except (ValueError, KeyError, TypeError):
+        except ValueError:  # decode_emit's and the JSON decoder's (UnicodeDecodeError too)
             log.warning("an undecodable channel message; dropped", size=len(data))
             return
         if isinstance(message, ChannelEmit):

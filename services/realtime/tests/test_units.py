@@ -276,6 +276,8 @@ def test_python_socketios_own_channel_messages_are_not_emits() -> None:
     assert decode_emit(b'{"method":"enter_room","sid":"x","room":"r"}') is None
     with pytest.raises(ValueError, match="not an emit"):
         decode_emit(b'\x1e{"room":["a"],"skip_sid":null,"event":"e"}')  # no packet
+    with pytest.raises(ValueError, match="not an emit"):
+        decode_emit(b'\x1e{"room":["a"]}\n2["e",{}]')  # a header without its fields
 
 
 @pytest.mark.parametrize("size", [0, 5, 125, 126, 65535, 65536, 200_000])
