@@ -297,8 +297,9 @@ async def test_a_visitor_who_opens_the_chat_while_it_loads_types_into_the_chat(
     agents: Any,
 ) -> None:
     """With an identity the chat loads with the page, so a quick visitor opens it while it
-    is still loading: once it shows, what they type goes into its message box, not into
-    the page behind it."""
+    is still loading: once it shows, the focus is in its message box (open() checks that
+    the page's focus is in the chat's frame and the frame's in the box), so what they
+    type goes there, not into the page behind it."""
     key, secret = site
     _, token, (first, _) = agents
     visitor = await visit(company.page(key))  # no identity, nothing kept: no chat loads

@@ -17,6 +17,7 @@ from aiohttp import web
 from playwright.async_api import (
     BrowserContext,
     ConsoleMessage,
+    Frame,
     FrameLocator,
     Locator,
     Page,
@@ -166,13 +167,28 @@ class VisitorPage:
         return self.messages.filter(has=self.chat.locator(".texto").get_by_text(text, exact=True))
 
     async def open(self, *, focus: str = "#texto") -> None:
-        """Click the launcher; the panel takes the focus (the message box, or `focus`)."""
+        """Click the launcher; the panel takes the focus (the message box, or `focus`): the
+        company's page gives it to the chat's frame, and the chat to its element, so the
+        keys a visitor types next go there."""
         await self.page.get_by_role("button", name=OPEN).click()
         await expect(self.chat.locator(focus)).to_be_focused()
+        await self.page.wait_for_function(
+            "() => document.activeElement?.shadowRoot?.activeElement?.tagName === 'IFRAME'"
+        )
+        await self.chat_frame().wait_for_function("() => document.hasFocus()")
+
+    def chat_frame(self) -> Frame:
+        return next(frame for frame in self.page.frames if "/widget/chat" in frame.url)
 
     async def send(self, text: str) -> None:
+        """Into the message box, then Enter. The box is clicked first, as visitors do:
+        Playwright types through the page's keyboard, which Chromium hands to the frame its
+        browser process holds focused, and right after a chat that loaded late focused its
+        box (open() checks that it did) that could still be the company's page."""
         box = self.chat.locator("#texto")
+        await box.click()
         await box.fill(text)
+        await expect(box).to_have_value(text)
         await box.press("Enter")
 
     async def delivered(self, text: str) -> None:
