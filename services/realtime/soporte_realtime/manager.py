@@ -10,9 +10,10 @@
   (soporte_common.retrying), and exposes whether it is subscribed (readiness).
 - It delivers the emits published on the channel (soporte_common.emits: the conversation
   scripts', the other services') to its local sockets at once, as the message is read:
-  each socket in the emit's rooms is handed the packet the publisher encoded (an in-memory
-  queue put; each socket's writer sends it), so the listener never waits for a socket, and
-  every socket gets the messages in channel order. A socket whose queue has grown past the
+  each socket in the emit's rooms is handed the packet the publisher encoded (written to
+  its connection at once when nothing is queued before it, else put in its queue for its
+  writer), so the listener never waits for a socket, and every socket gets the messages in
+  channel order. A socket whose queue has grown past the
   unsent-output limit gets nothing more: it is closed instead (server.py). Python-socketio's
   own messages (an emit from `sio.emit`, a room change, a callback) are handled by a task,
   in channel order with the rest.

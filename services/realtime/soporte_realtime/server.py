@@ -15,7 +15,8 @@ resets its TCP connection: its writer may be stuck on a peer that reads nothing.
 And the message path, which every message takes (measured: docs/performance.md): a
 client's event is dispatched by the replica (`_handle_event_packet`), a WebSocket session
 runs websocket_session.py's loop, an emit's frame is built once for all its recipients
-(`FramedPacket`), and a socket's frames go out together after at most 1 ms
+(`FramedPacket`) and written by the fan-out itself to a session whose writer waits
+(`EngineServer.enqueue`), and a socket's frames go out together after at most 1 ms
 (`FrameFlusher`).
 """
 
@@ -159,7 +160,10 @@ class _TrackedWebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]
     chat frame costs far more CPU than the bytes it saves: docs/performance.md), writing
     through a CoalescingTransport, serving a session opened as a WebSocket with
     websocket_session.py's loop, and registering its TCP transport with the server for
-    as long as it runs, so that the server can cut the session off."""
+    as long as it runs, so that the server can cut the session off. `idle`: the session's
+    writer waits for packets (websocket_session.py), so a frame written now is in order."""
+
+    idle = False
 
     async def __call__(self, environ: dict[str, Any]) -> Any:
         server: EngineServer = self.server
@@ -177,10 +181,12 @@ class _TrackedWebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]
             if socket.connected:  # upgraded from long-polling: engine.io's own loop
                 await self.handler(self)
             else:
+                server.websockets[sid] = self
                 await run_session(socket, self)
             return self._sock
         finally:
             server.tcp_transports.pop(sid, None)
+            server.websockets.pop(sid, None)
 
     def write_frame(self, frame: bytes) -> None:
         """Write a frame built beforehand (FramedPacket): in order with those `send`
@@ -205,6 +211,8 @@ class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
         drivers: dict[str, Any] = self._async  # type: ignore[has-type]  # engine.io sets it
         self._async = {**drivers, "websocket": _TrackedWebSocket}
         self.tcp_transports: dict[str, asyncio.Transport] = {}
+        # Sessions served by websocket_session.py's loop, which `enqueue` may write to.
+        self.websockets: dict[str, _TrackedWebSocket] = {}
         self.flusher: FrameFlusher = FrameFlusher()
         self._cutting: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -237,10 +245,23 @@ class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
         """Hand a socket a packet at once; its writer sends it. engine.io's `send_packet`
         without its chain of coroutines and its ping check per packet (the server's own
         task closes silent clients): the fan-out calls this for every recipient of every
-        message. The queue has no bound; `overflowing` is what limits it."""
+        message. The queue has no bound; `overflowing` is what limits it.
+
+        A packet with its frame built (FramedPacket) for a WebSocket whose writer waits on
+        an empty queue is written here and now: nothing queued is before it, and waking
+        the writer's task for it would cost more than the write (every emit's recipients,
+        every acknowledgement)."""
         socket = self.sockets.get(sid)
-        if socket is not None and not socket.closed:
-            socket.queue.put_nowait(pkt)
+        if socket is None or socket.closed:
+            return
+        frame = getattr(pkt, "frame", None)
+        if frame is not None:
+            ws = self.websockets.get(sid)
+            if ws is not None and ws.idle and socket.queue.empty():
+                with contextlib.suppress(ConnectionResetError):  # closing: the queue's then
+                    ws.write_frame(frame)
+                    return
+        socket.queue.put_nowait(pkt)
 
     def overflowing(self, sid: str) -> bool:
         return self.unsent_bytes(sid) > self.max_unsent_bytes
@@ -356,7 +377,7 @@ class ReplicaServer(socketio.AsyncServer):  # type: ignore[misc]
                 [] if result is None else list(result) if isinstance(result, tuple) else [result]
             )
             text = ACK_PACKET + data[1:end] + self.packet_class.json.dumps(answer)
-            self.eio.enqueue(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, text))
+            self.eio.enqueue(eio_sid, FramedPacket(text))
         return True
 
     def _event_method(self, event: str) -> Callable[..., Awaitable[Any]] | None:

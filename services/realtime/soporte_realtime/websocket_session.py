@@ -29,7 +29,7 @@ async def run_session(socket: Any, ws: Any) -> None:
     silence_limit = server.ping_interval + server.ping_timeout
     socket.connected = True
     socket.upgraded = True
-    writer = asyncio.ensure_future(_write(socket, ws))
+    writer = asyncio.ensure_future(write_queued(socket, ws))
     try:
         while True:
             try:
@@ -55,14 +55,22 @@ async def run_session(socket: Any, ws: Any) -> None:
         await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
 
 
-async def _write(socket: Any, ws: Any) -> None:
+async def write_queued(socket: Any, ws: Any) -> None:
     """Send what is queued for the socket, a batch at a time, until told to end (None)."""
     queue: asyncio.Queue[Any] = socket.queue
     try:
         while True:
             # No timeout of its own: a silent client is the reader's to end, which then
-            # queues the None that ends this.
-            first = await queue.get() if queue.empty() else queue.get_nowait()
+            # queues the None that ends this. While it waits on an empty queue, the replica
+            # may write an emit's frame itself (EngineServer.enqueue): nothing is before it.
+            if queue.empty():
+                ws.idle = True
+                try:
+                    first = await queue.get()
+                finally:
+                    ws.idle = False
+            else:
+                first = queue.get_nowait()
             queue.task_done()  # engine.io's close(wait=True) joins the queue
             if first is None:
                 return

@@ -7,6 +7,7 @@ import orjson
 import pytest
 from aiohttp import WSMsgType
 from aiohttp.http import WebSocketWriter
+from engineio import packet as eio_packet
 from socketio import packet as socketio_packet
 
 from soporte_common.contract import Event
@@ -39,11 +40,14 @@ from soporte_realtime.routing import (
 )
 from soporte_realtime.server import (
     CoalescingTransport,
+    EngineServer,
     FramedPacket,
     FrameFlusher,
+    Outbox,
     text_frame,
 )
 from soporte_realtime.signals import TypingLimiter, parse_typing
+from soporte_realtime.websocket_session import write_queued
 
 
 def claims(user: str, rol: str) -> Claims:
@@ -288,3 +292,41 @@ async def test_an_emits_prebuilt_frame_is_the_one_aiohttp_would_write(size: int)
     await writer.send_frame(payload.encode(), WSMsgType.TEXT)
     assert text_frame(payload.encode()) == b"".join(tcp.writes)
     assert FramedPacket(payload[1:]).frame == b"".join(tcp.writes)
+
+
+class RecordingWebSocket:
+    """What a session's writer writes to: each packet's bytes, in the order they go out."""
+
+    idle = False
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def write_frame(self, frame: bytes) -> None:
+        self.sent.append(frame)
+
+    async def send(self, message: str) -> None:
+        await asyncio.sleep(0)  # aiohttp's send may wait for the connection to drain
+        self.sent.append(text_frame(message.encode()))
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_a_frame_for_a_waiting_writer_goes_out_at_once_and_never_before_what_is_queued() -> (
+    None
+):
+    server = EngineServer(async_mode="aiohttp")
+    socket, ws = mock.Mock(closed=False, queue=Outbox()), RecordingWebSocket()
+    server.sockets["s"], server.websockets["s"] = socket, ws
+    writer = asyncio.create_task(write_queued(socket, ws))
+    await asyncio.sleep(0)
+    assert ws.idle
+    server.enqueue("s", FramedPacket("a"))
+    assert ws.sent == [FramedPacket("a").frame]  # written by the fan-out itself
+    server.enqueue("s", eio_packet.Packet(eio_packet.MESSAGE, "b"))  # built by its writer
+    server.enqueue("s", FramedPacket("c"))  # so this one waits its turn behind it
+    assert len(ws.sent) == 1
+    await socket.queue.put(None)
+    await writer
+    assert ws.sent == [FramedPacket(text).frame for text in "abc"]
