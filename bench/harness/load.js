@@ -207,9 +207,11 @@ function diffSamples(a, b) {
     }
     let ticks = pb.cpuTicks - pa.cpuTicks;
     if (pb.perPid) {
-      // per-process delta so that processes that appeared or exited during the interval do not skew it
+      // per-process delta: a process that appeared during the interval (a Postgres backend
+      // a pool opened meanwhile) spent all its CPU time within it, so it counts from zero;
+      // one that exited is lost either way
       ticks = 0;
-      for (const [pid, t1] of pb.perPid) ticks += t1 - (pa.perPid.has(pid) ? pa.perPid.get(pid) : t1);
+      for (const [pid, t1] of pb.perPid) ticks += t1 - (pa.perPid.get(pid) ?? 0);
     }
     out[b.procs[i].label] = {
       cpu_pct: Math.round((ticks / CLK_TCK / wall) * 1000) / 10,
