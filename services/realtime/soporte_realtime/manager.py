@@ -13,10 +13,10 @@
   each socket in the emit's rooms is handed the packet the publisher encoded (written to
   its connection at once when nothing is queued before it, else put in its queue for its
   writer), so the listener never waits for a socket, and every socket gets the messages in
-  channel order. A socket whose queue has grown past the
-  unsent-output limit gets nothing more: it is closed instead (server.py). Python-socketio's
-  own messages (an emit from `sio.emit`, a room change, a callback) are handled by a task,
-  in channel order with the rest.
+  channel order. A socket whose unsent output has grown past its limit gets nothing more:
+  it is closed instead (server.py). Python-socketio's own messages (an emit from
+  `sio.emit`, a room change, a callback) are handled by a task, in channel order with the
+  rest.
 """
 
 from __future__ import annotations
