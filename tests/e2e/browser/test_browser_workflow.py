@@ -126,7 +126,10 @@ async def test_every_action_is_seen_at_once_by_a_second_agent(
 
     await luis.page.get_by_role("button", name="Posponer", exact=True).click()
     await luis.page.get_by_role("button", name="1 hora").click()
-    await expect(state_marta).to_have_text(re.compile(r"^Pospuesta hasta \d\d:\d\d · "))
+    # "14:05", or with the day when an hour from now is tomorrow ("29 nov, 00:20").
+    await expect(state_marta).to_have_text(
+        re.compile(r"^Pospuesta hasta (\d\d? \w+\.?,? )?\d\d:\d\d · ")
+    )
     await expect(lines.last).to_contain_text(f"{agent.nombre} la pospuso hasta")
 
     await marta.page.get_by_role("button", name="Reabrir").click()
