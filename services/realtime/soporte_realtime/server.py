@@ -159,17 +159,20 @@ class _TrackedWebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]
     """engine.io's aiohttp WebSocket without permessage-deflate (compressing every small
     chat frame costs far more CPU than the bytes it saves: docs/performance.md), writing
     through a CoalescingTransport, serving a session opened as a WebSocket with
-    websocket_session.py's loop, and registering its TCP transport with the server for
-    as long as it runs, so that the server can cut the session off. `idle`: the session's
-    writer waits for packets (websocket_session.py), so a frame written now is in order."""
+    websocket_session.py's loop, and registered with the server for as long as it runs:
+    the server reads its TCP transport's backlog, cuts the session off through it, and
+    writes to it itself while `idle` (the session's writer waits on an empty queue, which
+    only websocket_session.py's writer says, so a frame written then is in order)."""
 
     idle = False
+    tcp_transport: asyncio.Transport | None = None
 
     async def __call__(self, environ: dict[str, Any]) -> Any:
         server: EngineServer = self.server
         sid: str = self.handler.__self__.sid  # the engine.io socket this WebSocket serves
         request = environ["aiohttp.request"]
-        server.tcp_transports[sid] = request.transport
+        self.tcp_transport = request.transport
+        server.websockets[sid] = self
         try:
             self._sock = WebSocketResponse(max_msg_size=server.max_http_buffer_size, compress=False)
             await self._sock.prepare(request)
@@ -181,11 +184,9 @@ class _TrackedWebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]
             if socket.connected:  # upgraded from long-polling: engine.io's own loop
                 await self.handler(self)
             else:
-                server.websockets[sid] = self
                 await run_session(socket, self)
             return self._sock
         finally:
-            server.tcp_transports.pop(sid, None)
             server.websockets.pop(sid, None)
 
     def write_frame(self, frame: bytes) -> None:
@@ -210,9 +211,7 @@ class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
         super().__init__(**kwargs)
         drivers: dict[str, Any] = self._async  # type: ignore[has-type]  # engine.io sets it
         self._async = {**drivers, "websocket": _TrackedWebSocket}
-        self.tcp_transports: dict[str, asyncio.Transport] = {}
-        # Sessions served by websocket_session.py's loop, which `enqueue` may write to.
-        self.websockets: dict[str, _TrackedWebSocket] = {}
+        self.websockets: dict[str, _TrackedWebSocket] = {}  # by engine.io session id
         self.flusher: FrameFlusher = FrameFlusher()
         self._cutting: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -236,7 +235,7 @@ class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
         socket = self.sockets.get(sid)
         if socket is None:
             return 0
-        transport = self.tcp_transports.get(sid)
+        transport = self._tcp_transport(sid)
         buffered = transport.get_write_buffer_size() if transport is not None else 0
         unsent: int = socket.queue.unsent_bytes
         return unsent + buffered
@@ -263,6 +262,10 @@ class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
                     return
         socket.queue.put_nowait(pkt)
 
+    def _tcp_transport(self, sid: str) -> asyncio.Transport | None:
+        ws = self.websockets.get(sid)
+        return ws.tcp_transport if ws is not None else None
+
     def overflowing(self, sid: str) -> bool:
         return self.unsent_bytes(sid) > self.max_unsent_bytes
 
@@ -283,7 +286,7 @@ class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
 
     async def _cut(self, sid: str, socket: Any) -> None:
         try:
-            transport = self.tcp_transports.get(sid)
+            transport = self._tcp_transport(sid)
             if transport is not None:
                 reset(transport)
             await socket.close(wait=False, abort=True, reason=self.reason.SERVER_DISCONNECT)

@@ -6,11 +6,11 @@ writer waits for each batch of outgoing packets the same way: a task, a timer an
 callbacks for every message a client sends and for every batch it is sent, on a path
 every message takes (docs/performance.md). Here the reader awaits the frame under one
 `asyncio.timeout`, the writer waits only when its queue is empty (and with no timer: the
-reader ends a silent session), and a packet that comes
-with its frame built (an emit's, the same bytes for all its recipients) is written as
-it is. What a session does
-is engine.io's: the same packets, the same limits (a silent client is closed after
-`ping_interval + ping_timeout`, an oversized frame ends the session), the same ending.
+reader ends a silent session; meanwhile the replica may write frames itself, `ws.idle`),
+and a packet that comes with its frame built (an emit's, the same bytes for all its
+recipients) is written as it is. What a session does is engine.io's: the same packets,
+the same limits (a silent client is closed after `ping_interval + ping_timeout`, an
+oversized frame ends the session), the same ending.
 A session upgraded from long-polling keeps engine.io's own loop (server.py).
 """
 
