@@ -17,7 +17,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from redis.asyncio import Redis
 
-from soporte_common import keys
+from soporte_common import database, keys
 from soporte_common.contract import ConversationStatus
 from soporte_common.entries import AssignmentEntry, NoteEntry, StatusEntry
 from soporte_common.messages import EntryFields, StreamEntry, db_id_to_stream, now_iso
@@ -54,7 +54,7 @@ async def redis(infra: RunningStack, clean: None) -> AsyncIterator[Redis]:
 
 @pytest.fixture
 async def db(infra: RunningStack, clean: None) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(infra.database_url, min_size=1, max_size=4)
+    pool = await database.create_pool(infra.database_url, size=4)
     yield pool
     await pool.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -172,9 +173,12 @@ class Session:
         return texts
 
 
-def shown_time(iso: str) -> str:
-    """What a message's time shows for a message of today (pages run in UTC)."""
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(UTC).strftime("%H:%M")
+def shown_time(iso: str) -> re.Pattern[str]:
+    """What a message's time shows (pages run in UTC): its hour and minute, after its day
+    ("28 nov, 23:59") when it is not of the page's today, as when the test runs across
+    midnight."""
+    when = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(UTC)
+    return re.compile(rf"^(\d{{2}} \w+\.?, )?{when:%H:%M}$")
 
 
 OpenSession = Callable[..., Awaitable[Session]]

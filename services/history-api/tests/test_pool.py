@@ -1,0 +1,37 @@
+"""The services' Postgres pool (soporte_common.database.create_pool) skips asyncpg's
+session reset when a connection goes back: what must still hold without it."""
+
+from __future__ import annotations
+
+import pytest
+
+from soporte_common import database
+from soporte_stack.testing import RunningStack
+
+pytestmark = pytest.mark.integration
+
+
+async def test_work_left_unfinished_on_a_returned_connection_is_never_stored(
+    infra: RunningStack, clean: None
+) -> None:
+    pool = await database.create_pool(infra.database_url, size=1)
+    try:
+        conn = await pool.acquire()
+        await conn.execute("BEGIN")
+        await conn.execute(
+            "INSERT INTO mensajes (id, conversacion, de_usuario, para_usuario, mensaje, fecha)"
+            " VALUES (1, 'ana', 'ana', 'admin', 'a medias', now())"
+        )
+        await pool.release(conn)
+        async with pool.acquire() as again:  # one connection: the same one
+            assert not again.is_in_transaction()
+            assert await again.fetchval("SELECT count(*) FROM mensajes") == 0
+            # and it works as any other: what it writes now is stored
+            await again.execute(
+                "INSERT INTO mensajes (id, conversacion, de_usuario, para_usuario, mensaje,"
+                " fecha) VALUES (2, 'ana', 'ana', 'admin', 'entera', now())"
+            )
+        async with pool.acquire() as later:
+            assert await later.fetchval("SELECT mensaje FROM mensajes") == "entera"
+    finally:
+        await pool.close()
