@@ -57,6 +57,14 @@ def run_target(target: Target, scale: Scale, only: set[str], out: Path) -> dict[
             f"(b) latency at a fixed {scale.fixed_rate} msg/s",
             lambda: scenarios.fixed_rate(target, scale, out / "fixed.json", rate=scale.fixed_rate),
         )
+        results["same_load"] = measured(
+            target,
+            scale,
+            f"(c) CPU per message at a fixed {scale.same_load_rate} msg/s",
+            lambda: scenarios.cpu_at_rate(
+                target, scale, out / "same_load.json", rate=scale.same_load_rate
+            ),
+        )
     if "d" in only:
         if isinstance(target, Soporte):
             target.gateway_replicas = 1 if scale.smoke else 3
@@ -134,8 +142,11 @@ def run_target(target: Target, scale: Scale, only: set[str], out: Path) -> dict[
                     target,
                     scale,
                     f"(j) replica scaling: {count} replicas at {scale.scaling_rate} msg/s",
-                    lambda: scenarios.scaling_point(
-                        target, scale, out / f"scaling-{target.replicas}.json"
+                    lambda: scenarios.cpu_at_rate(
+                        target,
+                        scale,
+                        out / f"scaling-{target.replicas}.json",
+                        rate=scale.scaling_rate,
                     ),
                 )
             )

@@ -31,6 +31,8 @@ class Scale:
     admins: int = 5
     rate_start: int = 1000
     fixed_rate: int = 2000  # the "p99 at 2,000 msg/s" comparison
+    # (c) both systems' CPU per message under the same load (find-max's steps differ)
+    same_load_rate: int = 1500
     fixed_duration: int = 20
     ramp_conns: int = 21000  # Soporte: over two harness processes (20,000-fd limit each)
     peer_ramp_conns: int = 19000
@@ -54,6 +56,7 @@ SMOKE = Scale(
     admins=2,
     rate_start=50,
     fixed_rate=100,
+    same_load_rate=50,
     fixed_duration=3,
     ramp_conns=200,
     peer_ramp_conns=200,
@@ -168,14 +171,15 @@ def cpu_us_per_message(findmax: dict[str, Any]) -> float | None:
 # ---------------------------------------------------------------- (j)
 
 
-def scaling_point(target: Target, scale: Scale, out: Path) -> dict[str, Any]:
-    """(j) one point of the replica-scaling curve: the whole cluster's CPU per message (every
-    server process, as (c)) at `scale.scaling_rate`, with `target.replicas` replicas."""
-    run = fixed_rate(target, scale, out, rate=scale.scaling_rate)
+def cpu_at_rate(target: Target, scale: Scale, out: Path, *, rate: int) -> dict[str, Any]:
+    """The whole cluster's CPU per message (every server process, as (c)) at a fixed `rate`
+    with `target.replicas` realtime replicas: (c) under the same load for both systems, and
+    each point of (j)'s replica-scaling curve."""
+    run = fixed_rate(target, scale, out, rate=rate)
     result = run["result"]
     return {
         "replicas": target.replicas,
-        "rate": scale.scaling_rate,
+        "rate": rate,
         "cpu_us_per_message": cpu_us_per_message(run),
         "p99_ms": (result.get("latency_ms") or {}).get("p99"),
         "passed": not run.get("pass_reasons_failed"),
