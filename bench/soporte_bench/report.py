@@ -41,10 +41,12 @@ def _get(data: dict[str, Any], *path: str) -> Any:
 
 
 def _max_rate(findmax: dict[str, Any] | None) -> float | None:
+    """The highest rate that passed its confirmation; None when none did (the harness
+    then says 0: not a rate to compare with, or to call a target met against)."""
     if not findmax:
         return None
     if "max_sustained_rate" in findmax:
-        return float(findmax["max_sustained_rate"])
+        return float(findmax["max_sustained_rate"]) or None
     result = findmax.get("result") or {}
     return None if findmax.get("pass_reasons_failed") else result.get("achieved_send_rate")
 
