@@ -8,8 +8,9 @@ Each service keeps what it needs in its lifespan state; the dependencies here re
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
+import gc
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
@@ -120,11 +121,30 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (RedisError, OSError, TimeoutE
 BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (UnicodeError,)
 
 
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
+
+
+def _frozen_after_start_up(lifespan: Lifespan) -> Lifespan:
+    """The service's lifespan, then its heap frozen: what start-up allocated (the app, its
+    models, clients and pools) lives as long as the process, so the cyclic collector stops
+    walking it. Without it a full collection under load walks all of it (history-api: 100+
+    ms stalls of its consumer, docs/performance.md)."""
+
+    @asynccontextmanager
+    async def frozen(app: FastAPI) -> AsyncIterator[Any]:
+        async with lifespan(app) as state:
+            gc.collect()  # garbage of start-up is freed, not frozen for good
+            gc.freeze()
+            yield state
+
+    return frozen
+
+
 def create_api(
     *,
     title: str,
     prefix: str,
-    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[Any]],
+    lifespan: Lifespan,
     readiness: dict[str, ReadinessCheck],
     interactive_docs: bool,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
@@ -138,7 +158,7 @@ def create_api(
     mode): no third-party code on the origin that holds the session cookie."""
     app = FastAPI(
         title=title,
-        lifespan=lifespan,
+        lifespan=_frozen_after_start_up(lifespan),
         docs_url=f"{prefix}/docs" if interactive_docs else None,
         openapi_url=f"{prefix}/openapi.json",
         redoc_url=None,
