@@ -58,11 +58,15 @@ def rows(results: dict[str, Any]) -> list[Row]:
     p_cpu = cpu_us_per_message(p["findmax"]) if p.get("findmax") else None
     s_same = _get(s, "same_load", "cpu_us_per_message")
     p_same = _get(p, "same_load", "cpu_us_per_message")
-    same_rate = _get(s, "same_load", "rate") or _get(p, "same_load", "rate")
+    same_rate = (
+        _get(s, "same_load", "rate") or _get(p, "same_load", "rate") or Scale().same_load_rate
+    )
     s_p99 = _get(s, "fixed", "result", "latency_ms", "p99")
     p_p99 = _get(p, "fixed", "result", "latency_ms", "p99")
-    fixed_rate = _get(s, "fixed", "result", "target_rate") or _get(
-        p, "fixed", "result", "target_rate"
+    fixed_rate = (
+        _get(s, "fixed", "result", "target_rate")
+        or _get(p, "fixed", "result", "target_rate")
+        or Scale().fixed_rate
     )
     s_half = _get(s, "findmax", "half_of_max", "latency_ms", "p99")
     p_half = _get(p, "findmax", "half_of_max", "latency_ms", "p99")

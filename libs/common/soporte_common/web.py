@@ -8,7 +8,6 @@ Each service keeps what it needs in its lifespan state; the dependencies here re
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any
@@ -29,6 +28,7 @@ from soporte_common.asgi import (
 )
 from soporte_common.contract import ERROR_TEXTS, ErrorCode
 from soporte_common.errors import error_body
+from soporte_common.heap import freeze_start_up_heap
 from soporte_common.logging import get_logger
 from soporte_common.settings import DEFAULT_MAX_BODY_BYTES
 from soporte_common.tokens import COOKIE_NAME, Claims, InvalidTokenError, SessionGuard
@@ -125,16 +125,12 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
 
 
 def _frozen_after_start_up(lifespan: Lifespan) -> Lifespan:
-    """The service's lifespan, then its heap frozen: what start-up allocated (the app, its
-    models, clients and pools) lives as long as the process, so the cyclic collector stops
-    walking it. Without it a full collection under load walks all of it (history-api: 100+
-    ms stalls of its consumer, docs/performance.md)."""
+    """The service's lifespan, then its start-up heap frozen (soporte_common.heap)."""
 
     @asynccontextmanager
     async def frozen(app: FastAPI) -> AsyncIterator[Any]:
         async with lifespan(app) as state:
-            gc.collect()  # garbage of start-up is freed, not frozen for good
-            gc.freeze()
+            freeze_start_up_heap()
             yield state
 
     return frozen

@@ -4,6 +4,7 @@ session reset when a connection goes back: what must still hold without it."""
 from __future__ import annotations
 
 import pytest
+from asyncpg.pool import PoolConnectionProxy
 
 from soporte_common import database
 from soporte_stack.testing import RunningStack
@@ -18,20 +19,23 @@ async def test_work_left_unfinished_on_a_returned_connection_is_never_stored(
     try:
         conn = await pool.acquire()
         await conn.execute("BEGIN")
-        await conn.execute(
-            "INSERT INTO mensajes (id, conversacion, de_usuario, para_usuario, mensaje, fecha)"
-            " VALUES (1, 'ana', 'ana', 'admin', 'a medias', now())"
-        )
+        await insert_message(conn, 1, "a medias")
         await pool.release(conn)
         async with pool.acquire() as again:  # one connection: the same one
             assert not again.is_in_transaction()
             assert await again.fetchval("SELECT count(*) FROM mensajes") == 0
             # and it works as any other: what it writes now is stored
-            await again.execute(
-                "INSERT INTO mensajes (id, conversacion, de_usuario, para_usuario, mensaje,"
-                " fecha) VALUES (2, 'ana', 'ana', 'admin', 'entera', now())"
-            )
+            await insert_message(again, 2, "entera")
         async with pool.acquire() as later:
             assert await later.fetchval("SELECT mensaje FROM mensajes") == "entera"
     finally:
         await pool.close()
+
+
+async def insert_message(conn: PoolConnectionProxy, key: int, mensaje: str) -> None:
+    await conn.execute(
+        "INSERT INTO mensajes (id, conversacion, de_usuario, para_usuario, mensaje, fecha)"
+        " VALUES ($1, 'ana', 'ana', 'admin', $2, now())",
+        key,
+        mensaje,
+    )

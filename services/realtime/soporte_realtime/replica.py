@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import json
 from typing import Any
 
@@ -16,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from soporte_common import keys
 from soporte_common.contract import Event
+from soporte_common.heap import freeze_start_up_heap
 from soporte_common.logging import get_logger
 from soporte_common.redis_client import connect_redis
 from soporte_common.tokens import SessionGuard
@@ -138,9 +138,7 @@ class Replica:
         await asyncio.wait_for(self.manager.subscribed.wait(), SUBSCRIBE_TIMEOUT_SECONDS)
         self.presence.start()
         self.workflow.start()
-        # What start-up allocated lives as long as the process: frozen out of the cyclic
-        # collector's way, so collections under load walk only what messages allocate.
-        gc.freeze()
+        freeze_start_up_heap()
         log.info("realtime ready")
 
     async def stop(self) -> None:

@@ -173,12 +173,15 @@ class Session:
         return texts
 
 
+# The day the pages show before a time that is not of their today ("28 nov, 23:59"): a
+# test's time may fall on the other side of midnight (pages run in UTC).
+DAY_BEFORE_TIME = r"(\d\d? \w+\.?,? )?"
+
+
 def shown_time(iso: str) -> re.Pattern[str]:
-    """What a message's time shows (pages run in UTC): its hour and minute, after its day
-    ("28 nov, 23:59") when it is not of the page's today, as when the test runs across
-    midnight."""
+    """What a message's time shows: its hour and minute, after its day if need be."""
     when = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(UTC)
-    return re.compile(rf"^(\d{{2}} \w+\.?, )?{when:%H:%M}$")
+    return re.compile(rf"^{DAY_BEFORE_TIME}{when:%H:%M}$")
 
 
 OpenSession = Callable[..., Awaitable[Session]]

@@ -18,6 +18,7 @@ from playwright.async_api import WebSocketRoute, expect
 from soporte_stack.testing import RunningStack
 
 from .support import (
+    DAY_BEFORE_TIME,
     PHONE,
     Account,
     Chatter,
@@ -128,7 +129,7 @@ async def test_every_action_is_seen_at_once_by_a_second_agent(
     await luis.page.get_by_role("button", name="1 hora").click()
     # "14:05", or with the day when an hour from now is tomorrow ("29 nov, 00:20").
     await expect(state_marta).to_have_text(
-        re.compile(r"^Pospuesta hasta (\d\d? \w+\.?,? )?\d\d:\d\d · ")
+        re.compile(rf"^Pospuesta hasta {DAY_BEFORE_TIME}\d\d:\d\d · ")
     )
     await expect(lines.last).to_contain_text(f"{agent.nombre} la pospuso hasta")
 
