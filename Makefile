@@ -8,7 +8,7 @@ UV := .tools/bin/uv
 RUN := $(UV) run --frozen --all-packages
 PYTEST := $(RUN) pytest
 # Workspace members, tested one by one (each starts the real parts it needs).
-MEMBERS := libs/common services/auth services/realtime services/history-api frontend
+MEMBERS := libs/common services/auth services/realtime services/history-api frontend bench
 SERVICES := services/auth services/realtime services/history-api
 
 .PHONY: help setup run test test-js test-unit test-integration test-e2e test-browser test-deploy lint format \

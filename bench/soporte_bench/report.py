@@ -301,16 +301,16 @@ def markdown(results: dict[str, Any]) -> str:
                 "",
                 f"## {name}: find-max steps",
                 "",
-                "| step | rate | pass | p50 | p99 | CPU% per process |",
+                "| step | rate | pass | p50 ms | p99 ms | CPU% per process |",
                 "|---|---|---|---|---|---|",
             ]
             for st in steps:
                 cpu = ", ".join(f"{k} {v}" for k, v in (st.get("cpu") or {}).items())
-                lat = st.get("latency_ms") or {}
+                # The harness's step summary: latencies flat, and why a step failed.
+                verdict = "yes" if st.get("pass") else "; ".join(["no", *st.get("fail", [])])
                 lines.append(
-                    f"| {st.get('label', '')} | {st.get('rate')} | "
-                    f"{'yes' if st.get('pass') else 'no'} | {lat.get('p50')} | "
-                    f"{lat.get('p99')} | {cpu} |"
+                    f"| {st.get('label', '')} | {st.get('rate')} | {verdict} | "
+                    f"{st.get('p50')} | {st.get('p99')} | {cpu} |"
                 )
         workflow = _get(results, name, "workflow")
         if workflow:

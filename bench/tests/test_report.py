@@ -1,0 +1,72 @@
+"""The bench report as a reader sees it: the summary's rows and its find-max step tables,
+from results shaped as the harness writes them (bench/harness/load.js)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from soporte_bench.report import markdown
+
+
+def _step(label: str, rate: int, *, fail: list[str], p50: float, p99: float) -> dict[str, Any]:
+    """One find-max step as the harness summarises it: its latencies flat, its failures."""
+    return {
+        "label": label,
+        "rate": rate,
+        "pass": not fail,
+        "fail": fail,
+        "achieved": rate,
+        "p50": p50,
+        "p99": p99,
+        "cpu": {"realtime-1": 35.0, "redis": 18.1},
+    }
+
+
+def _results(*, soporte_max: int, peer_max: int) -> dict[str, Any]:
+    return {
+        "meta": {"date": "2026-11-29 03:28", "cpus": 2, "smoke": False, "command": "test"},
+        "soporte": {
+            "findmax": {
+                "max_sustained_rate": soporte_max,
+                "steps": [
+                    _step("step", 1000, fail=[], p50=3.17, p99=44.758),
+                    _step("step", 1500, fail=["p99 65.648ms >= 50"], p50=3.016, p99=65.648),
+                ],
+            }
+        },
+        "peer": {"findmax": {"max_sustained_rate": peer_max, "steps": []}},
+    }
+
+
+def _row(summary: str, label: str) -> list[str]:
+    line = next(line for line in summary.splitlines() if line.startswith(f"| {label}"))
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
+def test_each_find_max_step_shows_its_latencies_and_why_it_failed() -> None:
+    summary = markdown(_results(soporte_max=1000, peer_max=1519))
+
+    steps = [line for line in summary.splitlines() if line.startswith("| step |")]
+    assert steps[1] == "| step | 1000 | yes | 3.17 | 44.758 | realtime-1 35.0, redis 18.1 |"
+    assert steps[2] == (
+        "| step | 1500 | no; p99 65.648ms >= 50 | 3.016 | 65.648 | realtime-1 35.0, redis 18.1 |"
+    )
+    assert "None" not in "\n".join(steps)
+
+
+def test_the_sustained_rate_is_compared_with_the_peer_s() -> None:
+    summary = markdown(_results(soporte_max=1188, peer_max=1519))
+
+    assert _row(summary, "(a) max sustained")[1:6] == [
+        "1,188 msg/s",
+        "1,519 msg/s",
+        "0.78×",
+        "≥ peer",
+        "**no**",
+    ]
+
+
+def test_a_peer_that_confirmed_no_rate_is_not_a_rate_to_beat() -> None:
+    summary = markdown(_results(soporte_max=1000, peer_max=0))
+
+    assert _row(summary, "(a) max sustained")[1:6] == ["1,000 msg/s", "—", "—", "≥ peer", "—"]
