@@ -3,11 +3,16 @@ session reset when a connection goes back: what must still hold without it."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from asyncpg.pool import PoolConnectionProxy
 
 from soporte_common import database
+from soporte_history.storage import MessageRow, insert_messages
 from soporte_stack.testing import RunningStack
+
+from .conftest import entry
 
 pytestmark = pytest.mark.integration
 
@@ -33,9 +38,5 @@ async def test_work_left_unfinished_on_a_returned_connection_is_never_stored(
 
 
 async def insert_message(conn: PoolConnectionProxy, key: int, mensaje: str) -> None:
-    await conn.execute(
-        "INSERT INTO mensajes (id, conversacion, de_usuario, para_usuario, mensaje, fecha)"
-        " VALUES ($1, 'ana', 'ana', 'admin', $2, now())",
-        key,
-        mensaje,
-    )
+    """As the consumer stores a message (soporte_history.storage)."""
+    await insert_messages(conn, [MessageRow(key, entry("ana", mensaje), datetime.now(UTC))])
