@@ -331,6 +331,9 @@ function connectOne(id, cookieHeader, urlIndex, onDisconnect) {
       transports: TRANSPORTS,
       upgrade: opt.transport === 'both',
       extraHeaders: { cookie: cookieHeader }, // works for websocket (ws) and polling (xhr) in Node
+      // as Soporte's agent page: an agent's socket asks the gateway for the agents' replicas
+      // (a routing hint; the Node peer has no such route and ignores it)
+      query: id.rol === 'admin' ? { rol: 'admin' } : {},
       withCredentials: WITH_CREDENTIALS,
       timeout: opt['connect-timeout'],
       // like browsers, the Node client offers permessage-deflate by default; the server decides

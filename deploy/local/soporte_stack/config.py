@@ -30,6 +30,9 @@ class StackConfig(BaseSettings):
     port: int = 8080
     data_dir: Path = REPO_ROOT / "var"
     realtime_replicas: int = Field(default=2, ge=1, le=29)
+    # The first this many replicas serve the agents' sockets (the gateway sends them there
+    # while one is healthy); customers' sockets go to any replica.
+    realtime_agent_replicas: int = Field(default=1, ge=1, le=29)
     # Traefik processes sharing the gateway port (SO_REUSEPORT). One proxied WebSocket
     # costs Traefik two file descriptors, so each process holds at most ~10,000 of them
     # under a 20,000 open-file limit: more gateway processes, more connections.
@@ -73,6 +76,10 @@ class StackConfig(BaseSettings):
     @property
     def realtime_ports(self) -> list[int]:
         return [self.port + 10 + i for i in range(1, self.realtime_replicas + 1)]
+
+    @property
+    def realtime_agent_ports(self) -> list[int]:
+        return self.realtime_ports[: self.realtime_agent_replicas]
 
     @property
     def demo_shop_port(self) -> int:

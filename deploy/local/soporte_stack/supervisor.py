@@ -140,6 +140,9 @@ def programs(config: StackConfig, *, postgres_user: str | None) -> dict[str, lis
         "SOPORTE_HISTORY_URL": f"http://127.0.0.1:{config.history_port}",
         "SOPORTE_FRONTEND_URL": f"http://127.0.0.1:{config.frontend_port}",
         "SOPORTE_REALTIME_URLS": ",".join(f"http://127.0.0.1:{p}" for p in config.realtime_ports),
+        "SOPORTE_REALTIME_AGENT_URLS": ",".join(
+            f"http://127.0.0.1:{p}" for p in config.realtime_agent_ports
+        ),
     }
     gateway = [
         Program(

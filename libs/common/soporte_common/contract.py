@@ -69,6 +69,11 @@ ADMINS_ROOM: Final = "admins"
 CUSTOMERS_ROOM: Final = "clientes"
 USER_ROOM_PREFIX: Final = "user:"
 
+# The handshake query an agent's socket carries: the gateway sends such sockets to the
+# agents' replicas, so that an emit every agent needs reaches few replicas (a routing hint
+# only: the replica trusts the token, and a socket without it is served anywhere).
+AGENT_SOCKET_QUERY: Final = {"rol": "admin"}
+
 
 def user_room(usuario: str) -> str:
     return f"{USER_ROOM_PREFIX}{usuario}"
@@ -233,6 +238,7 @@ def browser_tables() -> dict[str, object]:
             "USER_PREFIX": USER_ROOM_PREFIX,
         },
         "SUPPORT_TEAM": SUPPORT_TEAM,
+        "AGENT_SOCKET_QUERY": AGENT_SOCKET_QUERY,
         "CONNECT_REFUSALS": {r.name: r.value for r in ConnectRefusal},
         "SESSION_END_REASONS": {r.name: r.value for r in SessionEndReason},
         "PRESENCE_STATES": {p.name: p.value for p in PresenceState},

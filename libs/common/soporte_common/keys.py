@@ -46,6 +46,22 @@ PRESENCE = "soporte:presencia"
 AWAY_AGENTS = "soporte:ausentes"
 SUPPORT_AVAILABLE = "soporte:disponible"
 
+# Which realtime replica needs which room's emits (realtime's room registry): per room, a
+# hash replica id -> how many of its sockets are in the room; per replica, the set of rooms
+# it registered; and every replica's deadline (Redis ms), renewed by its heartbeat, after
+# which any replica's sweep forgets it. A replica's own channel carries the emits for it.
+ROOM_REPLICAS_PREFIX = "soporte:sala:"
+REALTIME_REPLICAS = "soporte:replicas"
+
+
+def replica_rooms(replica: str) -> str:
+    return f"soporte:replica:{replica}:salas"
+
+
+def replica_channel(replica: str) -> str:
+    return f"{SOCKETIO_CHANNEL}#{replica}"
+
+
 # Each conversation's live state (realtime's conversation scripts change it, and only they,
 # in the same atomic step that appends the change to the stream): a hash per customer
 # {estado, asignado, hasta, ciclo, respondida} (soporte_common.conversation_state).

@@ -2,8 +2,8 @@
 
 One Lua script checks that the conversation's customer is not being erased, the customer
 (when the route names one to check), a retried client id, the sender's rate; appends the
-entry to the `mensajes` stream (which gives it its id); publishes the emit on the Socket.IO
-channel; and applies what the entry means for the conversation
+entry to the `mensajes` stream (which gives it its id); publishes the emit to the replicas
+whose sockets are in its rooms (channel.py); and applies what the entry means for the conversation
 (soporte_realtime.conversation_lua): a customer's message reopens a resolved or snoozed
 conversation, an agent's first message of a cycle is marked as its first response. Because
 append and publish happen in one atomic step, every replica receives emits in exactly the
@@ -24,6 +24,7 @@ from typing import Any, Final
 from redis.asyncio import Redis
 
 from soporte_common.messages import EntryFields
+from soporte_realtime.channel import PUBLISH_TO_ROOMS_LUA
 from soporte_realtime.conversation_lua import ConversationContext, conversation_script
 from soporte_realtime.redis_pipe import ScriptArg
 from soporte_realtime.script_call import ARG, KEY, PART, BatchedScript, ScriptCall
@@ -63,6 +64,9 @@ class AcceptCall(ScriptCall):
     client_id_ttl: int = field(metadata=ARG)  # 0 = no client id
     emit_head: bytes = field(metadata=ARG)  # the emit, split where the id goes
     emit_tail: bytes = field(metadata=ARG)
+    rooms: str = field(metadata=ARG)  # the emit's rooms (channel.room_list)
+    sender_replica: str = field(metadata=ARG)  # the replica the sending socket is on
+    sender_rooms: str = field(metadata=ARG)  # its rooms (channel.sender_room_list)
     conversation: str = field(metadata=ARG)  # the customer whose conversation this is
     writer: str = field(metadata=ARG)  # a Writer
     entry: EntryFields
@@ -73,7 +77,8 @@ class AcceptCall(ScriptCall):
 
 ACCEPT_SCRIPT: Final = conversation_script(
     AcceptCall,
-    f"""
+    PUBLISH_TO_ROOMS_LUA
+    + f"""
 if redis.call('EXISTS', erased) == 1 then return {{'{AcceptOutcome.ERASED}'}} end
 if must_be_customer ~= '' and redis.call('HGET', user_directory, must_be_customer) ~= 'user' then
   return {{'{AcceptOutcome.RECIPIENT}'}}
@@ -96,7 +101,7 @@ end
 local id = redis.call('XADD', stream, '*', unpack(fields))
 local accepted = id .. ' ' .. fecha
 if client_id_ttl ~= '0' then redis.call('SET', client_id, accepted, 'EX', client_id_ttl) end
-redis.call('PUBLISH', channel, emit_head .. '"' .. id .. '"' .. emit_tail)
+publish_to_rooms(emit_head .. '"' .. id .. '"' .. emit_tail)
 if writer == '{Writer.CUSTOMER}' then customer_wrote(conversation) end
 return {{'{AcceptOutcome.OK}', accepted}}
 """,

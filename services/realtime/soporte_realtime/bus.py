@@ -21,9 +21,9 @@ from soporte_common.messages import (
 )
 from soporte_common.tokens import Claims
 from soporte_realtime.accept_script import AcceptCall, AcceptOutcome, AcceptScript, Writer
-from soporte_realtime.channel import ID_PLACEHOLDER, emit_payload
+from soporte_realtime.channel import ID_PLACEHOLDER, emit_payload, room_list, sender_room_list
 from soporte_realtime.conversation_lua import WorkflowConfig
-from soporte_realtime.routing import Route, route_message, route_workflow
+from soporte_realtime.routing import Route, rooms_joined, route_message, route_workflow
 
 # The script's refusals, as each writer hears them: a note names a conversation, not a
 # recipient; an agent writing to a customer being erased is told the customer does not
@@ -64,12 +64,14 @@ class MessageBus:
         self,
         redis: Redis,
         *,
+        replica: str,
         rate_limit: int,
         rate_window_ms: int,
         client_id_ttl: int,
         workflow: WorkflowConfig,
     ) -> None:
         self._script = AcceptScript(redis)
+        self.replica = replica
         self.rate_limit = rate_limit
         self.rate_window_ms = rate_window_ms
         self.client_id_ttl = client_id_ttl
@@ -154,6 +156,9 @@ class MessageBus:
                 client_id_ttl=self.client_id_ttl if cid else 0,
                 emit_head=head,
                 emit_tail=tail,
+                rooms=room_list(route.rooms),
+                sender_replica=self.replica,
+                sender_rooms=sender_room_list(rooms_joined(sender) if sid else []),
                 conversation=route.conversation,
                 writer=writer,
                 entry=entry,

@@ -1,7 +1,7 @@
 """The Socket.IO events of the contract: connect (authenticate, count the socket, join
-rooms), disconnect, `mensaje_privado` (validate, accept, acknowledge) and `presencia`; the
-agents' workflow events are in soporte_realtime.workflow_handlers, `escribiendo` in
-soporte_realtime.signals."""
+rooms and register them: room_registry.py), disconnect, `mensaje_privado` (validate,
+accept, acknowledge) and `presencia`; the agents' workflow events are in
+soporte_realtime.workflow_handlers, `escribiendo` in soporte_realtime.signals."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from soporte_realtime import metrics
 from soporte_realtime.bus import MessageBus
 from soporte_realtime.presence import TooManySocketsError
 from soporte_realtime.presence_keeper import PresenceKeeper
+from soporte_realtime.room_registry import RoomRegistry
 from soporte_realtime.routing import AGENTS_ONLY, rooms_joined
 from soporte_realtime.sessions import Sessions
 from soporte_realtime.signals import SignalEvents, TypingRelay
@@ -80,6 +81,7 @@ class ChatNamespace(SignalEvents, WorkflowEvents, VisitorEvents, socketio.AsyncN
         workflow: Workflow,
         sessions: Sessions,
         presence: PresenceKeeper,
+        rooms: RoomRegistry,
         typing: TypingRelay,
         pages: VisitorPages,
         max_message_length: int,
@@ -90,6 +92,7 @@ class ChatNamespace(SignalEvents, WorkflowEvents, VisitorEvents, socketio.AsyncN
         self.workflow = workflow
         self.sessions = sessions
         self.presence = presence
+        self.rooms = rooms
         self.typing = typing
         self.pages = pages
         self.max_message_length = max_message_length
@@ -111,8 +114,13 @@ class ChatNamespace(SignalEvents, WorkflowEvents, VisitorEvents, socketio.AsyncN
             self._refuse(sid, ConnectRefusal.TOO_MANY, reason="demasiadas")
         except RedisError:
             self._refuse(sid, ConnectRefusal.UNAVAILABLE, reason="redis")
-        for room in rooms_joined(claims):
+        rooms = rooms_joined(claims)
+        for room in rooms:
             await self.enter_room(sid, room)
+        try:  # before the client is connected: every emit from now on reaches it
+            await self.rooms.joined(rooms)
+        except RedisError:
+            self._refuse(sid, ConnectRefusal.UNAVAILABLE, reason="redis")
         self.sessions.add(sid, claims)
         log.info("socket connected", sid=sid, usuario=claims.user, rol=claims.rol)
 
@@ -139,6 +147,7 @@ class ChatNamespace(SignalEvents, WorkflowEvents, VisitorEvents, socketio.AsyncN
         self.sessions.remove(sid)
         self.typing.forget(sid)
         log.info("socket disconnected", sid=sid, usuario=claims.user, reason=str(reason))
+        await self.rooms.left(rooms_joined(claims))
         try:
             await self.presence.leave(sid, claims)
         except RedisError as exc:  # it stops counting at its TTL instead

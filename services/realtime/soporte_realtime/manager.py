@@ -1,8 +1,10 @@
 """python-socketio's AsyncRedisManager, with three changes.
 
-- It reads the channel through its own subscriber (subscriber.py): each message is handled
-  as the bytes are parsed, without redis-py's PubSub machinery; every replica reads every
-  emit, so this cost is paid once per replica per message.
+- It reads the channels through its own subscriber (subscriber.py): each message is handled
+  as the bytes are parsed, without redis-py's PubSub machinery. Two channels: the one
+  every replica reads (python-socketio's own messages, the workflow's and other services'
+  emits) and this replica's own, which carries the messages and notes for the rooms its
+  sockets are in (room_registry.py).
 - It notices when it lost its subscription. Redis pub/sub is at-most-once: while a replica
   is not subscribed (Redis restarting), emits published meanwhile never reach it. The stock
   manager resubscribes silently; this one calls `on_resubscribed` so the replica can tell
@@ -29,6 +31,7 @@ from typing import Any
 
 import socketio
 
+from soporte_common import keys
 from soporte_common.contract import Event
 from soporte_common.emits import ChannelEmit, decode_emit
 from soporte_common.logging import get_logger
@@ -50,7 +53,9 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
     ) -> None:
         super().__init__(url, channel=channel, redis_options={"socket_connect_timeout": 2})
         self._on_resubscribed = on_resubscribed
-        self._subscriber = ChannelSubscriber(url, channel, self._received)
+        # python-socketio's id of this process: names the replica's own channel too.
+        self.replica_channel = keys.replica_channel(self.host_id)
+        self._subscriber = ChannelSubscriber(url, [channel, self.replica_channel], self._received)
         self.subscribed = asyncio.Event()
         # Messages waiting for the task that handles python-socketio's own ones; while any
         # waits, the channel's emits wait behind it, so that channel order holds.
@@ -65,10 +70,10 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         try:
             while True:
                 lost = await retry_forever(
-                    "subscribing to the socketio channel", self._subscriber.subscribe
+                    "subscribing to the socketio channels", self._subscriber.subscribe
                 )
                 self.subscribed.set()
-                log.info("subscribed to the socketio channel", resubscribe=resubscribed)
+                log.info("subscribed to the socketio channels", resubscribe=resubscribed)
                 if resubscribed:
                     try:
                         await self._on_resubscribed()

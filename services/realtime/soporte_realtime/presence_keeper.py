@@ -12,7 +12,6 @@ auto-assignment is served then).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Iterable
 
 import socketio
@@ -21,6 +20,7 @@ from soporte_common.contract import ADMINS_ROOM, CUSTOMERS_ROOM, Event, Presence
 from soporte_common.logging import get_logger
 from soporte_common.tokens import Claims
 from soporte_realtime.presence import PresenceChanges, SocketRegistry, TooManySocketsError
+from soporte_realtime.upkeep import Upkeep
 
 log = get_logger(__name__)
 
@@ -43,7 +43,7 @@ class PresenceKeeper:
         self.local_sockets = local_sockets
         self.renew_seconds = registry.ttl_ms / 1000 / 3  # two renewals may fail in a row
         self.sweep_seconds = sweep_seconds
-        self._tasks: list[asyncio.Task[None]] = []
+        self._upkeep = Upkeep("presence")
         self.on_agent_online = on_agent_online
         self._reactions: set[asyncio.Task[None]] = set()
 
@@ -96,17 +96,11 @@ class PresenceKeeper:
             log.warning("reacting to an agent online failed", error=str(exc))
 
     def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(self._every(self.renew_seconds, self.renew), name="renew"),
-            asyncio.create_task(self._every(self.sweep_seconds, self.sweep), name="sweep"),
-        ]
+        self._upkeep.every(self.renew_seconds, self.renew)
+        self._upkeep.every(self.sweep_seconds, self.sweep)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._upkeep.stop()
 
     async def renew(self) -> None:
         """The heartbeat. A socket the registry dropped meanwhile (this replica stalled past
@@ -125,13 +119,3 @@ class PresenceKeeper:
 
     async def sweep(self) -> None:
         await self.announce(await self.registry.sweep())
-
-    @staticmethod
-    async def _every(seconds: float, work: Callable[[], Awaitable[None]]) -> None:
-        """Run `work` forever; an error (Redis away) is logged and the next round retries."""
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                await work()
-            except Exception as exc:
-                log.warning("presence upkeep failed; retrying", work=work.__name__, error=str(exc))

@@ -26,6 +26,7 @@ from soporte_realtime.manager import ReplicaManager
 from soporte_realtime.presence import SocketRegistry
 from soporte_realtime.presence_keeper import PresenceKeeper
 from soporte_realtime.redis_pipe import pipe_for
+from soporte_realtime.room_registry import RoomRegistry
 from soporte_realtime.server import ReplicaServer
 from soporte_realtime.sessions import Sessions
 from soporte_realtime.settings import RealtimeSettings
@@ -83,6 +84,13 @@ class Replica:
         self.workflow = Workflow(
             self.redis, config=settings.workflow(), sweep_seconds=settings.snooze_sweep_seconds
         )
+        self.rooms = RoomRegistry(
+            self.redis,
+            replica=self.manager.host_id,
+            ttl_seconds=settings.presence_ttl_seconds,
+            sweep_seconds=settings.presence_sweep_seconds,
+            on_forgotten=self.ask_clients_to_catch_up,
+        )
         self.presence = PresenceKeeper(
             self.sio,
             SocketRegistry(
@@ -99,6 +107,7 @@ class Replica:
                 guard=SessionGuard(settings.token_codec(), self.redis),
                 bus=MessageBus(
                     self.redis,
+                    replica=self.manager.host_id,
                     rate_limit=settings.rate_limit_messages,
                     rate_window_ms=int(settings.rate_limit_window_seconds * 1000),
                     client_id_ttl=settings.client_id_ttl_seconds,
@@ -107,6 +116,7 @@ class Replica:
                 workflow=self.workflow,
                 sessions=self.sessions,
                 presence=self.presence,
+                rooms=self.rooms,
                 typing=TypingRelay(self.redis, min_interval=settings.typing_min_interval_seconds),
                 pages=VisitorPages(self.redis, self.sio),
                 max_message_length=settings.max_message_length,
@@ -124,10 +134,18 @@ class Replica:
     async def resync(self) -> None:
         """After resubscribing: emits published while we were unsubscribed are lost for our
         sockets, so every client fetches what came after the last id it saw; revocations
-        announced meanwhile were missed too."""
+        announced meanwhile were missed too. Redis may have restarted empty: the rooms are
+        registered again first, so that what comes after the catch-up reaches us."""
         log.warning("resubscribed; asking local clients to catch up", sockets=len(self.sessions))
-        await self.sio.emit(Event.RESYNC.value, {}, ignore_queue=True)
+        try:
+            await self.rooms.write_all()
+        except Exception as exc:  # the next heartbeat writes them
+            log.warning("could not register the rooms again", error=str(exc))
+        await self.ask_clients_to_catch_up()
         await self.sessions.drop_revoked(self.redis)
+
+    async def ask_clients_to_catch_up(self) -> None:
+        await self.sio.emit(Event.RESYNC.value, {}, ignore_queue=True)
 
     async def start(self) -> None:
         """Subscribe before serving: a client's first message must come back to this
@@ -136,6 +154,7 @@ class Replica:
         self.manager.initialize()
         self._revocations = asyncio.create_task(self.sessions.follow_revocations(self.redis))
         await asyncio.wait_for(self.manager.subscribed.wait(), SUBSCRIBE_TIMEOUT_SECONDS)
+        await self.rooms.start()
         self.presence.start()
         self.workflow.start()
         freeze_start_up_heap()
@@ -144,6 +163,7 @@ class Replica:
     async def stop(self) -> None:
         await self.workflow.stop()
         await self.presence.stop()
+        await self.rooms.stop()
         if self._revocations is not None:
             self._revocations.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -162,7 +182,7 @@ class Replica:
         except Exception as exc:
             failures["redis"] = str(exc)
         if not self.manager.subscribed.is_set():
-            failures["pubsub"] = "not subscribed to the socketio channel"
+            failures["pubsub"] = "not subscribed to the socketio channels"
         if failures:
             return web.json_response({"status": "unavailable", "failures": failures}, status=503)
         return web.json_response({"status": "ready", "connections": len(self.sessions)})

@@ -1,8 +1,9 @@
-"""The replica's subscription to the Socket.IO channel, read straight from its connection:
-every message the channel carries is parsed by hiredis as the bytes arrive and handed to
-`on_message` at once, without redis-py's PubSub (its retry wrapper, timeouts, response
-callbacks and dict per message cost a loaded replica several percent of a core: every
-replica reads every emit; docs/performance.md).
+"""The replica's subscription to the Socket.IO channels (the one every replica reads, and its
+own: room_registry.py), read straight from its connection, one connection for both so
+that their messages arrive in the order they were published. Every message they carry
+is parsed by hiredis as the bytes arrive and handed to `on_message` at once, without
+redis-py's PubSub (its retry wrapper, timeouts, response callbacks and dict per message
+cost a loaded replica several percent of a core; docs/performance.md).
 
 `subscribe()` connects, subscribes and returns a future that completes, with the reason,
 when the subscription is lost; the manager (manager.py) subscribes again and tells the
@@ -31,13 +32,14 @@ SUBSCRIBE_TIMEOUT_SECONDS = 5.0
 
 
 class ChannelSubscriber(asyncio.Protocol):
-    def __init__(self, url: str, channel: str, on_message: Callable[[bytes], None]) -> None:
+    def __init__(self, url: str, channels: list[str], on_message: Callable[[bytes], None]) -> None:
         self._address = RedisAddress.from_options(parse_url(url))
-        self._channel = channel
+        self._channels = channels
         self._on_message = on_message
         self._reader = hiredis.Reader(replyError=ResponseError)
         self._transport: asyncio.Transport | None = None
         self._setup_replies = 0  # replies still due to the connection's first commands
+        self._unconfirmed = 0  # channels whose subscription Redis has not confirmed yet
         self._subscribed: asyncio.Future[None] | None = None
         self._lost: asyncio.Future[Exception] | None = None
         self._failure: Exception | None = None
@@ -72,8 +74,9 @@ class ChannelSubscriber(asyncio.Protocol):
         self._transport = cast(asyncio.Transport, transport)  # a TCP connection's
         self._reader = hiredis.Reader(replyError=ResponseError)
         self._failure = None
-        commands = [*self._address.setup, ("SUBSCRIBE", self._channel)]
+        commands = [*self._address.setup, ("SUBSCRIBE", *self._channels)]
         self._setup_replies = len(self._address.setup)
+        self._unconfirmed = len(self._channels)
         self._transport.write(b"".join(pack(command) for command in commands))
 
     def data_received(self, data: bytes) -> None:
@@ -86,8 +89,10 @@ class ChannelSubscriber(asyncio.Protocol):
                 self._setup_replies -= 1
             elif reply[0] == b"message":
                 self._deliver(reply[2])
-            elif reply[0] == b"subscribe" and self._subscribed and not self._subscribed.done():
-                self._subscribed.set_result(None)
+            elif reply[0] == b"subscribe":
+                self._unconfirmed -= 1
+                if not self._unconfirmed and self._subscribed and not self._subscribed.done():
+                    self._subscribed.set_result(None)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None

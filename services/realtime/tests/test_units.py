@@ -140,6 +140,9 @@ def test_the_accept_script_binds_each_named_field_to_its_position() -> None:
         client_id_ttl=0,
         emit_head=b"h",
         emit_tail=b"t",
+        rooms="user:admin\nadmins\nuser:ana",
+        sender_replica="r1",
+        sender_rooms="\nuser:ana\nclientes\n",
         conversation="ana",
         writer=Writer.CUSTOMER,
         entry=entry,
@@ -157,13 +160,25 @@ def test_the_accept_script_binds_each_named_field_to_its_position() -> None:
     assert call.keys()[len(shared) :] == ["e", "r", "c"]
     context_args = len(ConversationContext.names("ARGV"))
     assert call.args()[:context_args] == ["socketio", UPDATE_HEAD, UPDATE_TAIL, 1, 3, "f"]
-    assert call.args()[context_args : context_args + 7] == [5, 1000, "", 0, b"h", b"t", "ana"]
-    assert call.args()[context_args + 7] == "cliente"
-    assert call.args()[context_args + 8 :] == entry.fields()
+    assert call.args()[context_args : context_args + 10] == [
+        5,
+        1000,
+        "",
+        0,
+        b"h",
+        b"t",
+        "user:admin\nadmins\nuser:ana",
+        "r1",
+        "\nuser:ana\nclientes\n",
+        "ana",
+    ]
+    assert call.args()[context_args + 10] == "cliente"
+    assert call.args()[context_args + 11 :] == entry.fields()
     assert "local erased = KEYS[8]" in ACCEPT_SCRIPT
     assert "local send_rate = KEYS[9]" in ACCEPT_SCRIPT
     assert "local must_be_customer = ARGV[9]" in ACCEPT_SCRIPT
-    assert "unpack(ARGV, 15)" in ACCEPT_SCRIPT
+    assert "local sender_rooms = ARGV[15]" in ACCEPT_SCRIPT
+    assert "unpack(ARGV, 18)" in ACCEPT_SCRIPT
 
 
 def test_conversation_updates_are_emitted_to_the_agents_through_the_channel() -> None:

@@ -33,7 +33,7 @@ import {
   searchMessages,
 } from "./agent-actions.js";
 import { IDLE_AWAY_SECONDS } from "./config.js";
-import { SUPPORT_TEAM } from "./contract.js";
+import { AGENT_SOCKET_QUERY, SUPPORT_TEAM } from "./contract.js";
 import { CannedReplies } from "./data/canned.js";
 import { ConversationStore } from "./data/conversations.js";
 import { PendingSends } from "./data/pending.js";
@@ -345,7 +345,9 @@ async function main() {
     loadCannedReplies(client);
     loadSites(client);
   }
-  connect(client, { handlers: eventHandlers(client), resync: () => resync(client) });
+  // An agent's socket asks the gateway for the agents' replicas (docs/architecture.md).
+  const options = client.agent ? { withCredentials: true, query: AGENT_SOCKET_QUERY } : undefined;
+  connect(client, { handlers: eventHandlers(client), resync: () => resync(client), options });
   // Each connection starts as an active tab on the server; signals sent before it may be lost.
   client.socket.on("connect", () => client.away?.connected(document.hidden));
   client.socket.on("disconnect", () => client.typing.clear());
