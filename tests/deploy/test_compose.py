@@ -42,7 +42,9 @@ def test_the_compose_file_is_valid_under_the_compose_specification() -> None:
 def test_the_validator_does_reject_an_invalid_compose_file(tmp_path: Any) -> None:
     """The check above would be worthless if the schema accepted anything."""
     broken = tmp_path / "docker-compose.yml"
-    broken.write_text(COMPOSE_FILE.read_text().replace("healthcheck:", "healthchek:", 1))
+    # A service's key misspelt (x- keys are free-form: the first service's, not the anchor).
+    text = COMPOSE_FILE.read_text()
+    broken.write_text(text.replace("\n    healthcheck:", "\n    healthchek:", 1))
     result = subprocess.run(
         [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(broken)],
         capture_output=True,
@@ -60,6 +62,7 @@ def test_the_whole_stack_is_there(services: dict[str, dict[str, Any]]) -> None:
         "postgres",
         "auth",
         "realtime",
+        "realtime-agents",
         "history-api",
         "frontend",
         "migrate-auth",
@@ -142,15 +145,21 @@ def test_the_routing_is_the_local_gateways(services: dict[str, dict[str, Any]]) 
         assert declared.get(f"{prefix}.middlewares", "") == middlewares, name
 
 
-def test_the_realtime_balancer_is_the_local_gateways(
-    services: dict[str, dict[str, Any]],
+@pytest.mark.parametrize(
+    ("service", "local_balancer"),
+    [("realtime", "realtime"), ("realtime-agents", "realtime-agent-replicas")],
+)
+def test_the_realtime_balancers_are_the_local_gateways(
+    services: dict[str, dict[str, Any]], service: str, local_balancer: str
 ) -> None:
-    balancer = dynamic_yml()["http"]["services"]["realtime"]["loadBalancer"]
-    realtime = labels(services["realtime"])
+    """The customers' replicas and the agents', each with its cookie and health check."""
+    balancer = dynamic_yml()["http"]["services"][local_balancer]["loadBalancer"]
+    declared = labels(services[service])
+    prefix = f"traefik.http.services.{service}.loadbalancer"
     for key, value in balancer["sticky"]["cookie"].items():
-        assert realtime[f"{STICKY}.{key.lower()}"] == str(value).lower(), key
+        assert declared[f"{prefix}.sticky.cookie.{key.lower()}"] == str(value).lower(), key
     for key, value in balancer["healthCheck"].items():
-        assert realtime[f"{HEALTH}.{key.lower()}"] == str(value), key
+        assert declared[f"{prefix}.healthcheck.{key.lower()}"] == str(value), key
 
 
 def flags(command: list[str]) -> dict[str, str]:

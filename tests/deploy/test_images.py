@@ -68,14 +68,15 @@ def test_compose_routes_and_checks_the_port_the_image_listens_on(
 ) -> None:
     _, port = without_port(dockerfiles[name].cmd)
     assert dockerfiles[name].all("EXPOSE") == [str(port)]
-    (service_name,) = [
-        s for s in served_by(services, DOCKERFILES[name]) if not s.startswith("migrate-")
-    ]
-    service = services[service_name]
-    ports = [v for k, v in labels(service).items() if k.endswith(".loadbalancer.server.port")]
-    assert ports == [str(port)]
-    assert f"http://127.0.0.1:{port}/healthz" in " ".join(service["healthcheck"]["test"])
-    assert "command" not in service, "the image's CMD is the command (one source of truth)"
+    # Every service the image serves (realtime's two: the customers' and the agents').
+    served = [s for s in served_by(services, DOCKERFILES[name]) if not s.startswith("migrate-")]
+    assert served
+    for service_name in served:
+        service = services[service_name]
+        ports = [v for k, v in labels(service).items() if k.endswith(".loadbalancer.server.port")]
+        assert ports == [str(port)], service_name
+        assert f"http://127.0.0.1:{port}/healthz" in " ".join(service["healthcheck"]["test"])
+        assert "command" not in service, "the image's CMD is the command (one source of truth)"
 
 
 def test_hadolint_passes() -> None:

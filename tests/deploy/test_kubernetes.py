@@ -71,6 +71,8 @@ def test_the_whole_stack_is_rendered(rendered: dict[str, list[dict[str, Any]]]) 
     assert {
         ("Deployment", "auth"),
         ("Deployment", "realtime"),
+        ("Deployment", "realtime-agents"),
+        ("PodDisruptionBudget", "realtime-agents"),
         ("Deployment", "history-api"),
         ("Deployment", "frontend"),
         ("HorizontalPodAutoscaler", "realtime"),

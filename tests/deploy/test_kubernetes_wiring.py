@@ -30,15 +30,24 @@ Objects = list[dict[str, Any]]
 SETTINGS: dict[str, type[BaseSettings]] = {
     "auth": AuthSettings,
     "realtime": RealtimeSettings,
+    "realtime-agents": RealtimeSettings,
     "history-api": HistorySettings,
     "migrate-auth": AuthSettings,
     "migrate-history": HistorySettings,
 }
 # The Deployments (each with its Service and image) and Jobs, named as in compose.
-SERVICES = ("auth", "realtime", "history-api", "frontend")
+SERVICES = ("auth", "realtime", "realtime-agents", "history-api", "frontend")
 WORKLOADS = (*SERVICES, "migrate-auth", "migrate-history")
+# The service whose image (and app) a Deployment runs, where its name is not that.
+IMAGE_OF = {"realtime-agents": "realtime"}
 # Each router of gateway/dynamic.yml, by the Kubernetes Service it reaches.
-ROUTED = {"auth": "auth", "realtime": "realtime", "history": "history-api", "frontend": "frontend"}
+ROUTED = {
+    "auth": "auth",
+    "realtime": "realtime",
+    "realtime-agents": "realtime-agents",
+    "history": "history-api",
+    "frontend": "frontend",
+}
 
 
 def find(objects: Objects, kind: str, name: str | None = None) -> dict[str, Any]:
@@ -210,6 +219,7 @@ def test_the_probes_ask_what_the_service_serves_on_the_port_its_image_listens_on
 ) -> None:
     objects = rendered["production"]
     spec = container(objects, name)
+    name = IMAGE_OF.get(name, name)
     ports = {p["name"]: p["containerPort"] for p in spec["ports"]}
     assert list(ports.values()) == [image_port(name)]
     assert spec["livenessProbe"]["httpGet"]["path"] == "/healthz"
@@ -334,12 +344,19 @@ def test_the_middlewares_are_the_local_gateways(rendered: dict[str, Objects], ov
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_realtime_has_the_sticky_cookie(rendered: dict[str, Objects], overlay: str) -> None:
+@pytest.mark.parametrize(
+    ("service", "balancer"),
+    [("realtime", "realtime"), ("realtime-agents", "realtime-agent-replicas")],
+)
+def test_realtime_has_the_sticky_cookie(
+    rendered: dict[str, Objects], overlay: str, service: str, balancer: str
+) -> None:
+    """The customers' replicas and the agents', each with the local gateway's cookie."""
     objects = rendered[overlay]
     routes = find(objects, "IngressRoute")["spec"]["routes"]
-    (realtime,) = [s for r in routes for s in r["services"] if s["name"] == "realtime"]
+    (realtime,) = [s for r in routes for s in r["services"] if s["name"] == service]
     cookie = realtime["sticky"]["cookie"]
-    local = dynamic_yml()["http"]["services"]["realtime"]["loadBalancer"]["sticky"]["cookie"]
+    local = dynamic_yml()["http"]["services"][balancer]["loadBalancer"]["sticky"]["cookie"]
     assert {k: cookie[k] for k in local} == local
     https = config(objects)["SOPORTE_PUBLIC_ORIGIN"].startswith("https://")
     assert cookie["secure"] is https

@@ -7,11 +7,13 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 import socketio
 
+from soporte_common.contract import AGENT_SOCKET_QUERY
 from soporte_stack.testing import RunningStack, whole_stack
 
 STICKY_COOKIE = "soporte_replica"
@@ -153,14 +155,20 @@ async def connect(stack: RunningStack) -> AsyncIterator[Connect]:
     chats: list[Chat] = []
 
     async def open_chat(
-        person: Person, *, replica: str | None = None, transport: str = "websocket"
+        person: Person,
+        *,
+        replica: str | None = None,
+        transport: str = "websocket",
+        as_agent: bool = False,
     ) -> Chat:
+        """`as_agent`: with the agent page's handshake query (to the agents' replicas)."""
         chat = Chat(person)
         cookie = f"token={person.token}"
         if replica:
             cookie += f"; {STICKY_COOKIE}={replica}"
+        url = f"{stack.url}?{urlencode(AGENT_SOCKET_QUERY)}" if as_agent else stack.url
         await chat.sio.connect(
-            stack.url, headers={"Cookie": cookie}, transports=[transport], wait_timeout=10
+            url, headers={"Cookie": cookie}, transports=[transport], wait_timeout=10
         )
         chats.append(chat)
         return chat

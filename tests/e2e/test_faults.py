@@ -18,6 +18,7 @@ import pytest
 from redis.asyncio import Redis
 
 from soporte_common import keys
+from soporte_common.contract import AGENT_SOCKET_QUERY
 from soporte_common.messages import stream_id_to_db
 from soporte_stack.testing import RunningStack, eventually
 
@@ -255,6 +256,43 @@ async def test_a_dead_replicas_clients_reconnect_elsewhere_and_catch_up(
         for chat in (customer, watcher, writer):
             await chat.stop()
         await ensure_running(stack, victim)
+
+
+async def replica_answering(stack: RunningStack, **query: str) -> int | None:
+    """The port of the replica the gateway gives a new client (no cookie) with `query`;
+    None if no replica answered (a stopped one the gateway has not noticed yet: 502)."""
+    async with httpx.AsyncClient(base_url=stack.url) as http:
+        response = await http.get(
+            "/socket.io/", params={"EIO": "4", "transport": "polling", **query}
+        )
+    replica = response.headers.get("x-soporte-replica")
+    return int(replica.rsplit(":", 1)[1]) if replica else None
+
+
+async def test_agents_go_to_the_agents_replica_and_to_any_while_it_is_down(
+    stack: RunningStack, connect: Connect
+) -> None:
+    agents_port, other_port = stack.info.realtime_ports  # the first serves the agents
+
+    async def agents_land_on(port: int) -> bool:
+        return await replica_answering(stack, **AGENT_SOCKET_QUERY) == port
+
+    assert all([await agents_land_on(agents_port) for _ in range(6)])
+    assert {await replica_answering(stack) for _ in range(6)} == {agents_port, other_port}
+
+    agents_replica = "realtime:realtime-1"
+    ana = await register_and_login(stack)
+    try:
+        await stack.control("stop", agents_replica)
+        # The gateway's health check notices within seconds; agents then land anywhere.
+        await eventually(lambda: agents_land_on(other_port), timeout=30)
+        support = await connect(await agent(stack), as_agent=True)
+        customer = await connect(ana)
+        ack = await customer.send("admin", "¿hay alguien?")
+        await eventually(lambda: ack["id"] in [m["id"] for m in support.received])
+    finally:
+        await ensure_running(stack, agents_replica)
+    await eventually(lambda: agents_land_on(agents_port), timeout=30)
 
 
 def c_ids(chat: ResilientChat, wanted: list[str]) -> list[str]:

@@ -73,6 +73,7 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
                     "subscribing to the socketio channels", self._subscriber.subscribe
                 )
                 self.subscribed.set()
+                metrics.SUBSCRIBED.set(1)
                 log.info("subscribed to the socketio channels", resubscribe=resubscribed)
                 if resubscribed:
                     try:
@@ -82,6 +83,7 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
                 resubscribed = True
                 error = await lost
                 self.subscribed.clear()
+                metrics.SUBSCRIBED.set(0)
                 log.warning("lost the socketio channel; resubscribing", error=str(error))
         finally:
             self._subscriber.close()

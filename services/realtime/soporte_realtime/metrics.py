@@ -18,6 +18,10 @@ DELIVERED = Counter(
     "soporte_messages_delivered_total",
     "Messages this replica delivered to its sockets (counted once per message).",
 )
+SUBSCRIBED = Gauge(
+    "soporte_realtime_subscribed",
+    "1 while this replica is subscribed to its pub/sub channels, 0 while it resubscribes.",
+)
 STREAM_LENGTH = Gauge(
     "soporte_stream_length",
     "Entries in the `mensajes` stream: the backlog history-api has not acknowledged yet.",
