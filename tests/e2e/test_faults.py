@@ -277,6 +277,8 @@ async def test_agents_go_to_the_agents_replica_and_to_any_while_it_is_down(
     async def agents_land_on(port: int) -> bool:
         return await replica_answering(stack, **AGENT_SOCKET_QUERY) == port
 
+    # (an earlier test may have restarted it: the gateway takes it back at a health check)
+    await eventually(lambda: agents_land_on(agents_port), timeout=30)
     assert all([await agents_land_on(agents_port) for _ in range(6)])
     assert {await replica_answering(stack) for _ in range(6)} == {agents_port, other_port}
 

@@ -342,6 +342,9 @@ async def test_a_message_being_sent_when_the_page_says_who_the_visitor_is_again_
             held.append(socket)  # never reaches the server: the message is never acknowledged
 
     await laptop.context.route_web_socket(re.compile(r"/socket\.io/"), hold_the_first_socket)
+    # The chat may have opened its socket as the page loaded, before the route was there:
+    # load it again, so that its first socket is the held one.
+    await laptop.page.reload()
     await laptop.open()
     await laptop.send("Escrito mientras la página me identifica")
     await expect(laptop.message("Escrito mientras la página me identifica")).to_have_class(
