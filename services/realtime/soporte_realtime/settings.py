@@ -18,9 +18,9 @@ class RealtimeSettings(SoporteSettings):
     client_id_ttl_seconds: int = 24 * 3600
     # At most this many open sockets per user, across every replica.
     max_sockets_per_user: int = 20
-    # A replica renews its sockets in Redis every third of this; a replica that dies
-    # without a goodbye stops counting (sockets, presence) within it plus one sweep
-    # (the defaults: within 28 s).
+    # A replica renews its sockets and its rooms in Redis every third of this; a replica
+    # that dies without a goodbye stops counting (sockets, presence, the rooms it receives
+    # emits for) within it plus one sweep (the defaults: within 28 s).
     presence_ttl_seconds: float = 25.0
     # How often each replica looks for sockets that stopped counting.
     presence_sweep_seconds: float = 3.0
