@@ -22,7 +22,8 @@ _PLACEHOLDER_JSON = orjson.dumps(ID_PLACEHOLDER)
 ROOM_SEPARATOR = "\n"  # never in a room's name (user ids are checked at sign-up)
 
 # Lua: `publish_to_rooms(payload)` with the locals `rooms` (the emit's rooms, by
-# room_list()), `sender_replica` and `sender_rooms` (sender_room_list()) bound.
+# room_list()), `sender_replica` and `sender_rooms` (sender_room_list()) bound. A replica's
+# channel name is keys.replica_channel's, with the Lua variable spliced in where the id goes.
 PUBLISH_TO_ROOMS_LUA = f"""
 local function publish_to_rooms(payload)
   local receivers, seen = {{}}, {{}}

@@ -91,7 +91,8 @@ class SweepCall(ScriptCall):
     replicas: str = field(metadata=KEY)
 
 
-# Forgets every replica past its deadline; returns their ids.
+# Forgets every replica past its deadline; returns their ids. (A replica's rooms key is
+# keys.replica_rooms's name, with the Lua variable spliced in where the id goes.)
 SWEEP_SCRIPT: Final = (
     SweepCall.bindings()
     + f"""
