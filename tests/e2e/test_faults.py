@@ -258,10 +258,13 @@ async def test_a_dead_replicas_clients_reconnect_elsewhere_and_catch_up(
         await ensure_running(stack, victim)
 
 
-async def replica_answering(stack: RunningStack, **query: str) -> int | None:
-    """The port of the replica the gateway gives a new client (no cookie) with `query`;
-    None if no replica answered (a stopped one the gateway has not noticed yet: 502)."""
-    async with httpx.AsyncClient(base_url=stack.url) as http:
+async def replica_answering(
+    stack: RunningStack, *, cookies: dict[str, str] | None = None, **query: str
+) -> int | None:
+    """The port of the replica the gateway gives a client with `cookies` (none: a new
+    client) and `query`; None if no replica answered (a stopped one the gateway has not
+    noticed yet: 502). Replicas name themselves in local mode."""
+    async with httpx.AsyncClient(base_url=stack.url, cookies=cookies) as http:
         response = await http.get(
             "/socket.io/", params={"EIO": "4", "transport": "polling", **query}
         )
@@ -303,9 +306,8 @@ def c_ids(chat: ResilientChat, wanted: list[str]) -> list[str]:
 
 async def replica_program_for(stack: RunningStack, cookie: str) -> str:
     """The supervisord program behind a sticky-cookie value (replicas name themselves)."""
-    async with httpx.AsyncClient(base_url=stack.url, cookies={STICKY_COOKIE: cookie}) as http:
-        response = await http.get("/socket.io/", params={"EIO": "4", "transport": "polling"})
-    port = int(response.headers["x-soporte-replica"].rsplit(":", 1)[1])
+    port = await replica_answering(stack, cookies={STICKY_COOKIE: cookie})
+    assert port is not None, "no replica behind the cookie"
     return f"realtime:realtime-{stack.info.realtime_ports.index(port) + 1}"
 
 

@@ -53,9 +53,9 @@ class ReplicaManager(socketio.AsyncRedisManager):  # type: ignore[misc]
     ) -> None:
         super().__init__(url, channel=channel, redis_options={"socket_connect_timeout": 2})
         self._on_resubscribed = on_resubscribed
-        # python-socketio's id of this process: names the replica's own channel too.
-        self.replica_channel = keys.replica_channel(self.host_id)
-        self._subscriber = ChannelSubscriber(url, [channel, self.replica_channel], self._received)
+        # python-socketio's id of this process names the replica's own channel too.
+        own_channel = keys.replica_channel(self.host_id)
+        self._subscriber = ChannelSubscriber(url, [channel, own_channel], self._received)
         self.subscribed = asyncio.Event()
         # Messages waiting for the task that handles python-socketio's own ones; while any
         # waits, the channel's emits wait behind it, so that channel order holds.

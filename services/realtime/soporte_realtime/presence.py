@@ -24,14 +24,13 @@ from redis.asyncio import Redis
 from soporte_common import keys
 from soporte_common.contract import PresenceState
 from soporte_common.tokens import Claims, Rol
+from soporte_realtime.script_call import LUA_NOW_MS
 
 # Functions every script below shares. `now` is Redis's clock in ms. Per-user keys are
 # built inside the scripts from the prefixes in soporte_common.keys (one Redis, no cluster).
-_LUA_COMMON = """
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+_LUA_COMMON = (
+    LUA_NOW_MS
+    + """
 local function prune(usuario, now)
   local conn = '@SOCKETS@' .. usuario
   local expired = redis.call('ZRANGEBYSCORE', conn, '-inf', now)
@@ -72,6 +71,7 @@ local function touch(usuario, ttl)
   redis.call('PEXPIRE', '@IDLE@' .. usuario, ttl * 2)
 end
 """
+)
 
 
 def _script(body: str) -> str:

@@ -19,8 +19,8 @@ import socketio
 from soporte_common.contract import ADMINS_ROOM, CUSTOMERS_ROOM, Event, PresenceState
 from soporte_common.logging import get_logger
 from soporte_common.tokens import Claims
+from soporte_realtime.periodic import PeriodicJobs
 from soporte_realtime.presence import PresenceChanges, SocketRegistry, TooManySocketsError
-from soporte_realtime.upkeep import Upkeep
 
 log = get_logger(__name__)
 
@@ -43,7 +43,7 @@ class PresenceKeeper:
         self.local_sockets = local_sockets
         self.renew_seconds = registry.ttl_ms / 1000 / 3  # two renewals may fail in a row
         self.sweep_seconds = sweep_seconds
-        self._upkeep = Upkeep("presence")
+        self._upkeep = PeriodicJobs("presence")
         self.on_agent_online = on_agent_online
         self._reactions: set[asyncio.Task[None]] = set()
 

@@ -33,9 +33,9 @@ from redis.exceptions import RedisError
 
 from soporte_common import keys
 from soporte_common.logging import get_logger
+from soporte_realtime.periodic import PeriodicJobs
 from soporte_realtime.redis_pipe import ScriptArg
-from soporte_realtime.script_call import ARG, KEY, BatchedScript, ScriptCall
-from soporte_realtime.upkeep import Upkeep
+from soporte_realtime.script_call import ARG, KEY, LUA_NOW_MS, BatchedScript, ScriptCall
 
 log = get_logger(__name__)
 
@@ -58,19 +58,26 @@ class CountsCall(ScriptCall):
         return [value for pair in self.counts for value in pair]
 
 
-# Returns 1 if the replica was not registered (it was forgotten, or this is its first write).
-COUNTS_SCRIPT: Final = (
-    CountsCall.bindings()
+# What both scripts below share: Redis's clock, and forgetting every room a replica wrote.
+_LIBRARY: Final = (
+    LUA_NOW_MS
     + f"""
-local now = redis.call('TIME')
-local deadline = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) + ttl_ms
-local added = redis.call('ZADD', replicas, deadline, replica)
-if replace == '1' then
+local function forget_rooms(replica, rooms_of_replica)
   for _, room in ipairs(redis.call('SMEMBERS', rooms_of_replica)) do
     redis.call('HDEL', '{keys.ROOM_REPLICAS_PREFIX}' .. room, replica)
   end
   redis.call('DEL', rooms_of_replica)
 end
+"""
+)
+
+# Returns 1 if the replica was not registered (it was forgotten, or this is its first write).
+COUNTS_SCRIPT: Final = (
+    CountsCall.bindings()
+    + _LIBRARY
+    + f"""
+local added = redis.call('ZADD', replicas, now_ms() + ttl_ms, replica)
+if replace == '1' then forget_rooms(replica, rooms_of_replica) end
 for i = {CountsCall.first_trailing_arg()}, #ARGV, 2 do
   local room, count = ARGV[i], ARGV[i + 1]
   if count == '0' then
@@ -95,16 +102,11 @@ class SweepCall(ScriptCall):
 # keys.replica_rooms's name, with the Lua variable spliced in where the id goes.)
 SWEEP_SCRIPT: Final = (
     SweepCall.bindings()
+    + _LIBRARY
     + f"""
-local now = redis.call('TIME')
-now = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-local dead = redis.call('ZRANGEBYSCORE', replicas, '-inf', now)
+local dead = redis.call('ZRANGEBYSCORE', replicas, '-inf', now_ms())
 for _, replica in ipairs(dead) do
-  local rooms_of_replica = '{keys.replica_rooms("' .. replica .. '")}'
-  for _, room in ipairs(redis.call('SMEMBERS', rooms_of_replica)) do
-    redis.call('HDEL', '{keys.ROOM_REPLICAS_PREFIX}' .. room, replica)
-  end
-  redis.call('DEL', rooms_of_replica)
+  forget_rooms(replica, '{keys.replica_rooms("' .. replica .. '")}')
   redis.call('ZREM', replicas, replica)
 end
 return dead
@@ -131,7 +133,7 @@ class RoomRegistry:
         self._stale = False  # a write failed: the next heartbeat writes every room
         self._renew_seconds = ttl_seconds / 3  # two heartbeats may fail in a row
         self._sweep_seconds = sweep_seconds
-        self._upkeep = Upkeep("room registry")
+        self._upkeep = PeriodicJobs("room registry")
 
     async def start(self) -> None:
         """Register (no room yet), then keep the heartbeat and the sweep going."""

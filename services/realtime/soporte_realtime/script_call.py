@@ -18,6 +18,15 @@ from redis.asyncio import Redis
 
 from soporte_realtime.redis_pipe import ScriptArg, pipe_for
 
+# Redis's clock in ms, for scripts whose deadlines every replica must read alike (a
+# replica's own clock may disagree with another's).
+LUA_NOW_MS: Final = """
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+"""
+
 _ROLE: Final = "lua"
 # A field's metadata: passed in KEYS (a key the script touches, declared as Redis
 # requires), in ARGV, or another ScriptCall whose KEYS and ARGV come at that place.

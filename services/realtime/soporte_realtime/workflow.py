@@ -9,8 +9,6 @@ down ends at the first sweep after it starts.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -22,6 +20,7 @@ from soporte_common.logging import get_logger
 from soporte_common.messages import MessageRejectedError, now_iso
 from soporte_common.tokens import Claims
 from soporte_realtime.conversation_lua import WorkflowConfig
+from soporte_realtime.periodic import PeriodicJobs
 from soporte_realtime.routing import route_workflow
 from soporte_realtime.script_call import BatchedScript
 from soporte_realtime.workflow_scripts import (
@@ -98,7 +97,7 @@ class Workflow:
         self._status = BatchedScript(redis, STATUS_SCRIPT)
         self._assign = BatchedScript(redis, ASSIGN_SCRIPT)
         self._upkeep = BatchedScript(redis, UPKEEP_SCRIPT)
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = PeriodicJobs("conversation")
 
     async def change_status(self, agent: Claims, request: StatusRequest) -> Changed:
         """MessageRejectedError if not allowed; RedisError if Redis fails."""
@@ -161,19 +160,8 @@ class Workflow:
                 return
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._sweep_forever(), name="conversation-upkeep")
+        # The first round runs at once: snoozes that ended while Soporte was down end now.
+        self._periodic.every(self.sweep_seconds, self.upkeep, at_once=True)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _sweep_forever(self) -> None:
-        """The first sweep runs at once: snoozes that ended while Soporte was down end now."""
-        while True:
-            try:
-                await self.upkeep()
-            except Exception as exc:  # Redis away: the next round retries
-                log.warning("conversation upkeep failed; retrying", error=str(exc))
-            await asyncio.sleep(self.sweep_seconds)
+        await self._periodic.stop()

@@ -157,6 +157,13 @@ class Client:
         return ack
 
 
+async def connected(clients: Callable[[], Client], url: str, token: str) -> Client:
+    """A new client of `clients`, connected to `url` as the owner of `token`."""
+    client = clients()
+    await client.connect(url, token)
+    return client
+
+
 @pytest.fixture
 async def clients() -> AsyncIterator[Callable[[], Client]]:
     made: list[Client] = []

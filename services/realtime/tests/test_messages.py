@@ -13,6 +13,7 @@ from .conftest import (
     Client,
     StartReplica,
     account,
+    connected,
 )
 
 pytestmark = pytest.mark.integration
@@ -27,12 +28,6 @@ async def messages(redis: Redis) -> list[tuple[str, dict[str, str]]]:
     """The stream's messages (a customer's first one is followed by its conversation's
     status and assignment entries: test_workflow.py)."""
     return [entry for entry in await stream(redis) if entry[1]["tipo"] == "mensaje"]
-
-
-async def connected(clients, url: str, token: str) -> Client:
-    client: Client = clients()
-    await client.connect(url, token)
-    return client
 
 
 async def test_a_customer_message_reaches_every_agent_and_the_senders_tabs_once(

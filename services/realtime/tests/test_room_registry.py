@@ -13,15 +13,9 @@ from soporte_common import keys
 from soporte_realtime.app import REPLICA
 from soporte_stack.testing import eventually
 
-from .conftest import Client, StartReplica, account
+from .conftest import Client, StartReplica, account, connected
 
 pytestmark = pytest.mark.integration
-
-
-async def connected(clients: Callable[[], Client], url: str, token: str) -> Client:
-    client = clients()
-    await client.connect(url, token)
-    return client
 
 
 def replica_id(replica_apps: dict[str, web.Application], url: str) -> str:

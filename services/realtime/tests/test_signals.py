@@ -14,15 +14,9 @@ from redis.asyncio import Redis
 from soporte_common import keys
 from soporte_stack.testing import eventually
 
-from .conftest import Client, StartReplica, account
+from .conftest import Client, StartReplica, account, connected
 
 pytestmark = pytest.mark.integration
-
-
-async def connected(clients: Any, url: str, token: str) -> Client:
-    client: Client = clients()
-    await client.connect(url, token)
-    return client
 
 
 async def stored(redis: Redis) -> tuple[int, set[bytes]]:

@@ -15,7 +15,7 @@ from soporte_realtime.conversation_lua import AutoAssign, WorkflowConfig
 from soporte_realtime.workflow import StatusRequest, Workflow
 from soporte_stack.testing import eventually
 
-from .conftest import Client, StartReplica, account, claims_of
+from .conftest import Client, StartReplica, account, claims_of, connected
 
 pytestmark = pytest.mark.integration
 
@@ -38,12 +38,6 @@ async def state(redis: Redis, usuario: str) -> dict[str, str]:
 async def load(redis: Redis) -> dict[str, int]:
     raw = await redis.hgetall(keys.AGENT_LOAD)
     return {k.decode(): int(v) for k, v in raw.items() if int(v)}
-
-
-async def connected(clients: Any, url: str, token: str) -> Client:
-    client: Client = clients()
-    await client.connect(url, token)
-    return client
 
 
 def updates(client: Client) -> list[dict[str, Any]]:
