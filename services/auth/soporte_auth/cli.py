@@ -61,12 +61,13 @@ CLI.commands.add_parser("list-sites", help="the sites, one JSON line each (never
 _delete_site_command = CLI.commands.add_parser(
     "delete-site", help="remove a site: its widget stops loading (its conversations stay)"
 )
-_delete_site_command.add_argument("site")
+_SITE_KEY_HELP = "the site's key (one that begins with '-' goes after '--')"
+_delete_site_command.add_argument("site", help=_SITE_KEY_HELP)
 _rotate_command = CLI.commands.add_parser(
     "rotate-site-secret",
     help="a new identity secret for a site (the previous one verifies for 24 h more)",
 )
-_rotate_command.add_argument("site")
+_rotate_command.add_argument("site", help=_SITE_KEY_HELP)
 
 
 @asynccontextmanager

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,8 +44,14 @@ class SiteRecord:
     creado: datetime
 
 
+SITE_KEY_ALPHABET: Final = string.ascii_letters + string.digits
+SITE_KEY_LENGTH: Final = 16  # ~95 bits
+
+
 def new_site_key() -> str:
-    return secrets.token_urlsafe(12)  # 16 characters of SITE_KEY_PATTERN
+    """A key for a new site, within SITE_KEY_PATTERN. Letters and digits only: a key that
+    began with "-" would read as an option to the site commands (`delete-site -abc`)."""
+    return "".join(secrets.choice(SITE_KEY_ALPHABET) for _ in range(SITE_KEY_LENGTH))
 
 
 def new_identity_secret() -> str:
