@@ -14,7 +14,7 @@ import pytest
 import socketio
 
 from soporte_common.contract import AGENT_SOCKET_QUERY
-from soporte_stack.testing import RunningStack, whole_stack
+from soporte_stack.testing import RunningStack, eventually, whole_stack
 
 STICKY_COOKIE = "soporte_replica"
 
@@ -100,6 +100,47 @@ async def replica_cookies(stack: RunningStack) -> list[str]:
             await asyncio.sleep(0.05)
     assert len(values) == 2, "expected two realtime replicas behind the gateway"
     return sorted(values)
+
+
+async def ensure_running(stack: RunningStack, *programs: str) -> None:
+    for program in programs:
+        if not await stack.is_running(program):
+            await stack.control("start", program)
+    for program in programs:
+        await eventually(lambda p=program: stack.is_running(p), timeout=60)
+    await eventually(lambda: every_service_ready(stack), timeout=60)
+    # Ready is not yet served: the gateway takes a restarted replica back at a health check.
+    await eventually(lambda: gateway_hands_out_every_replica(stack), timeout=60)
+
+
+async def gateway_hands_out_every_replica(stack: RunningStack) -> bool:
+    ports = stack.info.realtime_ports
+    return {await replica_answering(stack) for _ in range(2 * len(ports))} == set(ports)
+
+
+async def replica_answering(
+    stack: RunningStack, *, cookies: dict[str, str] | None = None, **query: str
+) -> int | None:
+    """The port of the replica the gateway gives a client with `cookies` (none: a new
+    client) and `query`; None if no replica answered (a stopped one the gateway has not
+    noticed yet: 502). Replicas name themselves in local mode."""
+    async with httpx.AsyncClient(base_url=stack.url, cookies=cookies) as http:
+        response = await http.get(
+            "/socket.io/", params={"EIO": "4", "transport": "polling", **query}
+        )
+    replica = response.headers.get("x-soporte-replica")
+    return int(replica.rsplit(":", 1)[1]) if replica else None
+
+
+async def every_service_ready(stack: RunningStack) -> bool:
+    async with httpx.AsyncClient(timeout=2) as http:
+        for url in stack.info.readiness_urls:
+            try:
+                if (await http.get(url)).status_code != 200:
+                    return False
+            except httpx.HTTPError:
+                return False
+    return True
 
 
 @dataclass

@@ -27,7 +27,9 @@ from .conftest import (
     Chat,
     Connect,
     agent,
+    ensure_running,
     register_and_login,
+    replica_answering,
     replica_cookies,
     second_agent,
 )
@@ -84,26 +86,6 @@ async def nothing_pending(redis: Redis, timeout: float = 60) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("entries stayed pending in the consumer group")
         await asyncio.sleep(0.3)
-
-
-async def ensure_running(stack: RunningStack, *programs: str) -> None:
-    for program in programs:
-        if not await stack.is_running(program):
-            await stack.control("start", program)
-    for program in programs:
-        await eventually(lambda p=program: stack.is_running(p), timeout=60)
-    await eventually(lambda: every_service_ready(stack), timeout=60)
-
-
-async def every_service_ready(stack: RunningStack) -> bool:
-    async with httpx.AsyncClient(timeout=2) as http:
-        for url in stack.info.readiness_urls:
-            try:
-                if (await http.get(url)).status_code != 200:
-                    return False
-            except httpx.HTTPError:
-                return False
-    return True
 
 
 async def customers(
@@ -256,20 +238,6 @@ async def test_a_dead_replicas_clients_reconnect_elsewhere_and_catch_up(
         for chat in (customer, watcher, writer):
             await chat.stop()
         await ensure_running(stack, victim)
-
-
-async def replica_answering(
-    stack: RunningStack, *, cookies: dict[str, str] | None = None, **query: str
-) -> int | None:
-    """The port of the replica the gateway gives a client with `cookies` (none: a new
-    client) and `query`; None if no replica answered (a stopped one the gateway has not
-    noticed yet: 502). Replicas name themselves in local mode."""
-    async with httpx.AsyncClient(base_url=stack.url, cookies=cookies) as http:
-        response = await http.get(
-            "/socket.io/", params={"EIO": "4", "transport": "polling", **query}
-        )
-    replica = response.headers.get("x-soporte-replica")
-    return int(replica.rsplit(":", 1)[1]) if replica else None
 
 
 async def test_agents_go_to_the_agents_replica_and_to_any_while_it_is_down(

@@ -13,12 +13,13 @@ from .conftest import (
     Chat,
     Connect,
     Person,
+    ensure_running,
     history,
     register_and_login,
     replica_cookies,
     second_agent,
 )
-from .test_faults import ensure_running, replica_program_for
+from .test_faults import replica_program_for
 
 pytestmark = pytest.mark.e2e
 

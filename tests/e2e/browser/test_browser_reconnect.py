@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import expect
 
+from e2e.conftest import ensure_running
 from soporte_stack.testing import RunningStack
 
 from .support import Account, OpenSession, register_customer
@@ -97,7 +98,7 @@ async def test_when_the_customers_replica_stops_it_reconnects_and_catches_up_onc
         assert await cliente.texts() == ["Hola", "Uno, durante el corte", "Dos, durante el corte"]
         assert replica_of(stack, customer.usuario) != replica
     finally:
-        await stack.control("start", f"realtime:{replica}")
+        await ensure_running(stack, f"realtime:{replica}")
 
     await cliente.send("¿Sigue funcionando?")
     await expect(agente.message("¿Sigue funcionando?")).to_have_count(1)

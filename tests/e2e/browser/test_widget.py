@@ -17,7 +17,7 @@ import socketio
 from aiohttp import web
 from playwright.async_api import Browser, Route, WebSocketRoute, async_playwright, expect
 
-from e2e.conftest import STICKY_COOKIE, replica_cookies
+from e2e.conftest import STICKY_COOKIE, ensure_running, replica_cookies
 from soporte_stack.browser import CHROMIUM, CHROMIUM_ARGS
 from soporte_stack.testing import RunningStack, eventually
 
@@ -492,7 +492,7 @@ async def test_the_widget_survives_its_replica_being_stopped(
         assert replica_of(stack, usuario) != replica
         await survivor.sio.disconnect()
     finally:
-        await stack.control("start", f"realtime:{replica}")
+        await ensure_running(stack, f"realtime:{replica}")
     await visitor.send("¿Seguís ahí?")
     await expect(visitor.message("¿Seguís ahí?")).to_have_count(1)
     await expect(visitor.chat.locator("#mensajes li.pendiente")).to_have_count(0)
