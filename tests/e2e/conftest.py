@@ -103,6 +103,8 @@ async def replica_cookies(stack: RunningStack) -> list[str]:
 
 
 async def ensure_running(stack: RunningStack, *programs: str) -> None:
+    """Start what a test stopped, and return once it serves: running, ready, and handed
+    new clients by the gateway again."""
     for program in programs:
         if not await stack.is_running(program):
             await stack.control("start", program)

@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 from soporte_common.contract import ConnectRefusal, PresenceState, RejectCode
 from soporte_common.logging import get_logger
 from soporte_common.messages import MessageRejectedError, parse_send_request
-from soporte_common.tokens import COOKIE_NAME, InvalidTokenError, SessionGuard
+from soporte_common.tokens import COOKIE_NAME, Claims, InvalidTokenError, SessionGuard
 from soporte_realtime import metrics
 from soporte_realtime.bus import MessageBus
 from soporte_realtime.presence import TooManySocketsError
@@ -120,6 +120,7 @@ class ChatNamespace(SignalEvents, WorkflowEvents, VisitorEvents, socketio.AsyncN
         try:  # before the client is connected: every emit from now on reaches it
             await self.rooms.joined(rooms)
         except RedisError:
+            await self._uncount(sid, claims)  # presence counted it just above
             self._refuse(sid, ConnectRefusal.UNAVAILABLE, reason="redis")
         self.sessions.add(sid, claims)
         log.info("socket connected", sid=sid, usuario=claims.user, rol=claims.rol)
@@ -148,6 +149,9 @@ class ChatNamespace(SignalEvents, WorkflowEvents, VisitorEvents, socketio.AsyncN
         self.typing.forget(sid)
         log.info("socket disconnected", sid=sid, usuario=claims.user, reason=str(reason))
         await self.rooms.left(rooms_joined(claims))
+        await self._uncount(sid, claims)
+
+    async def _uncount(self, sid: str, claims: Claims) -> None:
         try:
             await self.presence.leave(sid, claims)
         except RedisError as exc:  # it stops counting at its TTL instead

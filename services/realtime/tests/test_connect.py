@@ -8,8 +8,10 @@ import pytest
 import socketio
 from aiohttp import web
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from soporte_common import keys
+from soporte_common.contract import ConnectRefusal
 from soporte_common.tokens import ALGORITHM, TokenCodec, key_id
 from soporte_realtime.app import REPLICA
 from soporte_stack.testing import eventually
@@ -90,6 +92,22 @@ async def test_a_refused_connection_is_closed_by_the_server(
     client = clients()
     assert await refusal(client, replica, token="not.a.jwt") == "Token inválido"
     await eventually(lambda: not engine.sockets, timeout=5)
+
+
+async def test_a_socket_whose_rooms_cannot_be_registered_is_refused_and_not_counted(
+    replica: str,
+    clients,
+    redis: Redis,
+    replica_apps: dict[str, web.Application],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def redis_fails(rooms: object) -> None:
+        raise RedisError("Redis went away")
+
+    monkeypatch.setattr(replica_apps[replica][REPLICA].rooms, "joined", redis_fails)
+    token = await account(redis, "ana")
+    assert await refusal(clients(), replica, token=token) == ConnectRefusal.UNAVAILABLE
+    assert await redis.zcard(keys.USER_SOCKETS_PREFIX + "ana") == 0
 
 
 async def test_a_revoked_session_cannot_reconnect(replica: str, clients, redis: Redis) -> None:

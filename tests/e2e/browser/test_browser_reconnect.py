@@ -34,6 +34,17 @@ def replica_of(stack: RunningStack, usuario: str) -> str:
     return latest[1]
 
 
+async def test_the_agent_page_is_served_by_the_agents_replica(
+    open_session: OpenSession, stack: RunningStack, agent: Account
+) -> None:
+    # The page asks the gateway for the agents' replicas (the first one here); without the
+    # ask, round robin would hand these sessions to both replicas in turn.
+    for _ in range(3):
+        agente = await open_session(agent)
+        await agente.in_sync()
+        assert replica_of(stack, agent.usuario) == "realtime-1"
+
+
 async def test_offline_customer_comes_back_and_sees_what_it_missed_exactly_once(
     open_session: OpenSession, customer: Account, agent: Account
 ) -> None:

@@ -12,12 +12,16 @@ const SIGN_IN_AGAIN = new Set([CONNECT_REFUSALS.NO_COOKIES, CONNECT_REFUSALS.NO_
 // socket.io's reason when the server closed the socket (a revoked session): no reconnection.
 const CLOSED_BY_SERVER = "io server disconnect";
 
+// The pages' own socket: same origin, so the session cookie (and the gateway's replica
+// cookie) go with every request.
+export const PAGE_SOCKET_OPTIONS = { withCredentials: true };
+
 /** Opens the socket and keeps it open. `handlers`: the server's events (dispatch.js);
  * `resync()`: fetches what was missed, after each connection; `options`: socket.io's (the
  * website widget's carry its token); `signedOut()`: the session is gone. */
-export function connect(client, { handlers, resync, options = { withCredentials: true }, signedOut = goToLogin }) {
+export function connect(client, { handlers, resync, options = PAGE_SOCKET_OPTIONS, signedOut = goToLogin }) {
   const { status } = client.ui;
-  const socket = io(options);
+  const socket = io({ ...options }); // a copy: socket.io writes its defaults into it
   client.socket = socket;
   let everConnected = false;
 

@@ -46,7 +46,7 @@ import { eventHandlers } from "./dispatch.js";
 import { createHistory } from "./history.js";
 import { applyTranslations, t, toggleLanguage } from "./i18n.js";
 import { sendIdle, sendTyping, seenOf, setAway, typed, typingChanged } from "./signals.js";
-import { connect } from "./socket.js";
+import { PAGE_SOCKET_OPTIONS, connect } from "./socket.js";
 import { loadOlder, resync, search } from "./sync.js";
 import { CannedDialog } from "./ui/canned.js";
 import { Composer } from "./ui/composer.js";
@@ -346,7 +346,7 @@ async function main() {
     loadSites(client);
   }
   // An agent's socket asks the gateway for the agents' replicas (docs/architecture.md).
-  const options = client.agent ? { withCredentials: true, query: AGENT_SOCKET_QUERY } : undefined;
+  const options = client.agent ? { ...PAGE_SOCKET_OPTIONS, query: AGENT_SOCKET_QUERY } : undefined;
   connect(client, { handlers: eventHandlers(client), resync: () => resync(client), options });
   // Each connection starts as an active tab on the server; signals sent before it may be lost.
   client.socket.on("connect", () => client.away?.connected(document.hidden));
