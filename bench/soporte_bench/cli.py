@@ -20,6 +20,7 @@ import shlex
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -134,22 +135,28 @@ def run_target(target: Target, scale: Scale, only: set[str], out: Path) -> dict[
     if "j" in only:
         # The peer from two node processes up: with one, run-peer.sh drops Traefik and Redis.
         counts = [n for n in scale.scaling_replicas if isinstance(target, Soporte) or n > 1]
+        rounds = scale.scaling_rounds
         points = []
-        for count in counts:
-            target.replicas = count
-            points.append(
-                measured(
+        # Every count once per round: a slower minute of this shared host then lands on one
+        # point of each count rather than on all of one (one run per count of the same build
+        # put 4 replicas against 1 anywhere from 1.05x to 1.24x: docs/performance.md).
+        for round_ in range(1, rounds + 1):
+            for count in counts:
+                target.replicas = count
+                point = measured(
                     target,
                     scale,
-                    f"(j) replica scaling: {count} replicas at {scale.scaling_rate} msg/s",
-                    lambda: scenarios.cpu_at_rate(
+                    f"(j) replica scaling, round {round_}/{rounds}: "
+                    f"{count} replicas at {scale.scaling_rate} msg/s",
+                    partial(
+                        scenarios.cpu_at_rate,
                         target,
                         scale,
-                        out / f"scaling-{target.replicas}.json",
+                        out / f"scaling-{count}-{round_}.json",
                         rate=scale.scaling_rate,
                     ),
                 )
-            )
+                points.append({**point, "round": round_})
         target.replicas = 2
         results["scaling"] = points
     return results

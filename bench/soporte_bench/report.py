@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -338,34 +340,64 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def scaling_table(results: dict[str, Any]) -> list[str]:
-    """(j): CPU per message of the whole cluster by replica count, against one replica and
-    against the peer with as many node processes."""
-    ours = {p["replicas"]: p for p in _get(results, "soporte", "scaling") or []}
-    theirs = {p["replicas"]: p for p in _get(results, "peer", "scaling") or []}
+    """(j): CPU per message of the whole cluster by replica count, against the fewest
+    replicas and against the peer with as many node processes. A count's figure is the
+    median of its rounds; its growth is the median of each round's ratio to the same
+    round's fewest replicas (measured minutes apart, so a slower stretch of the host
+    weighs on both sides of a ratio), each round's shown after it."""
+    ours = _rounds_by_count(_get(results, "soporte", "scaling"))
+    theirs = _rounds_by_count(_get(results, "peer", "scaling"))
     if not ours:
         return []
-    base = (ours.get(min(ours)) or {}).get("cpu_us_per_message")
-    rate = next(iter(ours.values()))["rate"]
+    fewest, most = min(ours), max(ours)
+    rounds = max(len(points) for points in ours.values())
     lines = [
         "",
-        f"## (j) replica scaling: the whole cluster's CPU per message at {rate:,} msg/s",
+        f"## (j) replica scaling: the whole cluster's CPU per message at "
+        f"{ours[fewest][0]['rate']:,} msg/s",
         "",
-        f"Target: the {max(ours)}-replica figure at most 1.1× the {min(ours)}-replica one.",
+        f"Target: the {most}-replica figure at most 1.1× the {fewest}-replica one. "
+        f"Each count measured {rounds} time{'s' if rounds > 1 else ''}, a round at a time; "
+        "a figure is the median of its rounds.",
         "",
-        "| replicas | Soporte | vs fewest | p99 | peer (node processes) | Soporte / peer |",
+        "| replicas | Soporte | vs fewest (each round) | p99 | peer (node processes) | "
+        "Soporte / peer |",
         "|---|---|---|---|---|---|",
     ]
-    for count, point in sorted(ours.items()):
-        cpu = point["cpu_us_per_message"]
-        peer = (theirs.get(count) or {}).get("cpu_us_per_message")
-        growth = f"{cpu / base:.2f}×" if cpu and base else "—"
+    base = {point["round"]: point["cpu_us_per_message"] for point in ours[fewest]}
+    for count, points in sorted(ours.items()):
+        cpu = _median(point["cpu_us_per_message"] for point in points)
+        peer = _median(point["cpu_us_per_message"] for point in theirs.get(count, []))
+        growths = [
+            point["cpu_us_per_message"] / base[point["round"]]
+            for point in points
+            if point["cpu_us_per_message"] and base.get(point["round"])
+        ]
+        growth = f"{_median(growths):.2f}×" if growths else "—"
+        if len(growths) > 1:
+            growth += f" ({', '.join(f'{g:.2f}' for g in growths)})"
         ratio = f"{cpu / peer:.2f}×" if cpu and peer else "—"
-        passed = "" if point["passed"] else " (failed a check of the run)"
+        passed = "" if all(point["passed"] for point in points) else " (a run failed a check)"
+        p99 = _median(point["p99_ms"] for point in points)
         lines.append(
-            f"| {count} | {_fmt(cpu, 'µs')}{passed} | {growth} | {_fmt(point['p99_ms'], 'ms')} | "
+            f"| {count} | {_fmt(cpu, 'µs')}{passed} | {growth} | {_fmt(p99, 'ms')} | "
             f"{_fmt(peer, 'µs')} | {ratio} |"
         )
     return lines
+
+
+def _rounds_by_count(points: list[dict[str, Any]] | None) -> dict[int, list[dict[str, Any]]]:
+    """(j)'s points by replica count, each count's in round order (results from before
+    rounds have one point per count: round 1)."""
+    counts: dict[int, list[dict[str, Any]]] = {}
+    for point in points or []:
+        counts.setdefault(point["replicas"], []).append({"round": 1, **point})
+    return {count: sorted(rounds, key=lambda p: p["round"]) for count, rounds in counts.items()}
+
+
+def _median(values: Iterable[float | None]) -> float | None:
+    known = [value for value in values if value is not None]
+    return statistics.median(known) if known else None
 
 
 def chart(results: dict[str, Any], path: Path) -> None:

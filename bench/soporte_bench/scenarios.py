@@ -45,9 +45,11 @@ class Scale:
     workflow_seconds: int = 30
     auth_logins: int = 40  # (h) per phase, each from its own address
     flood_workers: int = 100
-    # (j) the cluster's CPU per message at one fixed rate, as replicas are added
+    # (j) the cluster's CPU per message at one fixed rate, as replicas are added; every
+    # count is measured once per round, the rounds one after the other
     scaling_rate: int = 1000
     scaling_replicas: tuple[int, ...] = (1, 2, 4)
+    scaling_rounds: int = 3
     smoke: bool = False
 
 
@@ -71,6 +73,7 @@ SMOKE = Scale(
     flood_workers=10,
     scaling_rate=100,
     scaling_replicas=(1, 2),
+    scaling_rounds=1,
     smoke=True,
 )
 

@@ -70,3 +70,57 @@ def test_a_peer_that_confirmed_no_rate_is_not_a_rate_to_beat() -> None:
     summary = markdown(_results(soporte_max=1000, peer_max=0))
 
     assert _row(summary, "(a) max sustained")[1:6] == ["1,000 msg/s", "—", "—", "≥ peer", "—"]
+
+
+def _scaling_point(replicas: int, round_: int, cpu: float) -> dict[str, Any]:
+    """One (j) run as cli.py records it."""
+    return {
+        "replicas": replicas,
+        "rate": 1000,
+        "cpu_us_per_message": cpu,
+        "p99_ms": 4.5,
+        "passed": True,
+        "round": round_,
+    }
+
+
+def _scaling_results(soporte: list[dict[str, Any]], peer: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "meta": {"date": "2026-11-29 12:00", "cpus": 2, "smoke": False, "command": "test"},
+        "soporte": {"scaling": soporte},
+        "peer": {"scaling": peer},
+    }
+
+
+def test_replica_scaling_gives_each_count_s_median_and_each_round_s_ratio() -> None:
+    soporte = [
+        _scaling_point(replicas, round_, cpu)
+        for round_, cpus in enumerate([(600, 660, 720), (700, 700, 840), (650, 700, 702)], 1)
+        for replicas, cpu in zip((1, 2, 4), cpus, strict=True)
+    ]
+    peer = [_scaling_point(4, round_, cpu) for round_, cpu in enumerate([800, 760, 900], 1)]
+    summary = markdown(_scaling_results(soporte, peer))
+
+    assert "Each count measured 3 times, a round at a time" in summary
+    assert _row(summary, "1 |") == ["1", "650 µs", "1.00× (1.00, 1.00, 1.00)", "4.5 ms", "—", "—"]
+    # 4 against 1 per round: 720/600, 840/700, 702/650; the median of the three is 1.20.
+    assert _row(summary, "4 |") == [
+        "4",
+        "720 µs",
+        "1.20× (1.20, 1.20, 1.08)",
+        "4.5 ms",
+        "800 µs",
+        "0.90×",
+    ]
+
+
+def test_replica_scaling_from_before_rounds_reads_as_one_round() -> None:
+    soporte = [
+        {k: v for k, v in _scaling_point(n, 1, cpu).items() if k != "round"}
+        for n, cpu in ((1, 772), (4, 927))
+    ]
+    soporte[1]["passed"] = False
+    summary = markdown(_scaling_results(soporte, []))
+
+    assert "Each count measured 1 time," in summary
+    assert _row(summary, "4 |")[:3] == ["4", "927 µs (a run failed a check)", "1.20×"]
