@@ -60,7 +60,7 @@ screenshots: ## Save docs/img/*.png from the real pages, the website widget's to
 	$(RUN) python scripts/screenshots.py
 	$(RUN) python scripts/widget_screenshots.py
 
-bench: ## Soporte vs the Node peer: rate, latency, CPU/message, connections, persistence, history (~45 min)
+bench: ## Soporte vs the Node peer: rate, latency, CPU/message, connections, persistence, history (~50 min)
 	$(RUN) soporte-bench
 
 profile: ## py-spy flame graphs of the realtime replicas under load (bench/results/<date>/profile-*.svg)
