@@ -139,7 +139,7 @@ def run_target(target: Target, scale: Scale, only: set[str], out: Path) -> dict[
         points = []
         # Every count once per round: a slower minute of this shared host then lands on one
         # point of each count rather than on all of one (one run per count of the same build
-        # put 4 replicas against 1 anywhere from 1.05x to 1.24x: docs/performance.md).
+        # put 4 replicas against 1 anywhere from 1.05x to 1.25x: docs/performance.md).
         for round_ in range(1, rounds + 1):
             for count in counts:
                 target.replicas = count
