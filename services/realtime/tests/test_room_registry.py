@@ -127,8 +127,11 @@ async def test_a_forgotten_replica_registers_again_and_its_clients_catch_up(
 
 
 async def test_a_replica_registers_again_after_redis_lost_its_data(
-    replica: str, clients: Callable[[], Client], redis: Redis
+    start_replica: StartReplica, clients: Callable[[], Client], redis: Redis
 ) -> None:
+    # A heartbeat every 200 s: only the resubscription's own re-registration can bring the
+    # next message to Ana within the test, not a heartbeat that finds the replica forgotten.
+    replica = await start_replica(presence_ttl_seconds=600)
     ana = await connected(clients, replica, await account(redis, "ana"))
     agent = await connected(clients, replica, await account(redis, "maria", "admin"))
     # Redis restarted empty: the registry is gone, and so is the subscription.
