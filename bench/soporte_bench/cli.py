@@ -24,7 +24,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from soporte_bench import edge, harness, history, report, scenarios, signals_load, workflow_load
+from soporte_bench import (
+    comparison,
+    edge,
+    harness,
+    history,
+    report,
+    scenarios,
+    signals_load,
+    workflow_load,
+)
 from soporte_bench.scenarios import SMOKE, Scale, step
 from soporte_bench.targets import Peer, Soporte, Target
 
@@ -78,7 +87,7 @@ def run_target(target: Target, scale: Scale, only: set[str], out: Path) -> dict[
         if isinstance(target, Soporte):
             target.gateway_replicas = 1
     if isinstance(target, Soporte) and "e" in only:
-        max_rate = report._max_rate(results.get("findmax")) or scale.fixed_rate * 2
+        max_rate = comparison.max_rate(results.get("findmax")) or scale.fixed_rate * 2
         half = max(scale.fixed_rate // 2, int(max_rate // 2))
         results["persistence"] = measured(
             target,

@@ -1,11 +1,11 @@
-"""The run's results: a JSON file, a Markdown summary with ratios and targets, a PNG chart."""
+"""The run's results: a JSON file, a Markdown summary with ratios and targets (the measures
+compared are comparison.py's), a PNG chart."""
 
 from __future__ import annotations
 
 import json
 import statistics
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,257 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from soporte_bench.scenarios import Scale, cpu_us_per_message
-
-
-@dataclass(frozen=True)
-class Row:
-    label: str
-    soporte: float | None
-    peer: float | None
-    target: str
-    better: str  # "higher" or "lower"
-    met: bool | None
-    unit: str
-
-    @property
-    def ratio(self) -> float | None:
-        if self.soporte is None or not self.peer:
-            return None
-        return self.soporte / self.peer
-
-
-def _get(data: dict[str, Any], *path: str) -> Any:
-    for key in path:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)  # type: ignore[assignment]
-    return data
-
-
-def _max_rate(findmax: dict[str, Any] | None) -> float | None:
-    """The highest rate that passed its confirmation; None when none did (the harness
-    then says 0: not a rate to compare with, or to call a target met against)."""
-    if not findmax:
-        return None
-    if "max_sustained_rate" in findmax:
-        return float(findmax["max_sustained_rate"]) or None
-    result = findmax.get("result") or {}
-    return None if findmax.get("pass_reasons_failed") else result.get("achieved_send_rate")
-
-
-def rows(results: dict[str, Any]) -> list[Row]:
-    s, p = results.get("soporte", {}), results.get("peer", {})
-    s_max, p_max = _max_rate(s.get("findmax")), _max_rate(p.get("findmax"))
-    s_cpu = cpu_us_per_message(s["findmax"]) if s.get("findmax") else None
-    p_cpu = cpu_us_per_message(p["findmax"]) if p.get("findmax") else None
-    s_same = _get(s, "same_load", "cpu_us_per_message")
-    p_same = _get(p, "same_load", "cpu_us_per_message")
-    same_rate = (
-        _get(s, "same_load", "rate") or _get(p, "same_load", "rate") or Scale().same_load_rate
-    )
-    s_p99 = _get(s, "fixed", "result", "latency_ms", "p99")
-    p_p99 = _get(p, "fixed", "result", "latency_ms", "p99")
-    fixed_rate = (
-        _get(s, "fixed", "result", "target_rate")
-        or _get(p, "fixed", "result", "target_rate")
-        or Scale().fixed_rate
-    )
-    s_half = _get(s, "findmax", "half_of_max", "latency_ms", "p99")
-    p_half = _get(p, "findmax", "half_of_max", "latency_ms", "p99")
-    s_live = _get(s, "ramp", "live_after_hold")
-    p_live = _get(p, "ramp", "live_after_hold")
-    s_kb = _get(s, "ramp", "kb_per_connection_total")
-    p_kb = _get(p, "ramp", "kb_per_connection_total")
-    persist = _get(s, "persistence", "persist_p99_ms_at_most")
-    drain = _get(s, "persistence", "drain", "messages_per_second")
-    lost = None
-    if s.get("persistence"):
-        rows_stored = s["persistence"].get("rows_for_the_run")
-        lost = None if rows_stored is None else s["persistence"]["harness_sent"] - rows_stored
-    calm_login = _get(s, "auth_flood", "calm_ms", "p99")
-    flooded_login = _get(s, "auth_flood", "during_flood_ms", "p99")
-    page = _get(s, "history", "page_ms", "p99")
-    listing = _get(s, "history", "list_ms", "p99")
-    search = _get(s, "history", "search_ms", "p99")
-    twice = _get(s, "workflow", "assigned_twice_or_more")
-    dropped = _get(s, "workflow", "never_assigned")
-    rate = _get(s, "workflow", "rate_per_second") or Scale().workflow_rate
-    quiet_rate = _max_rate(_get(s, "typing_tax", "quiet"))
-    typing_rate = _max_rate(_get(s, "typing_tax", "typing", "findmax"))
-    typists = _get(s, "typing_tax", "typing", "typists")
-
-    def at_least(value: float | None, floor: float | None) -> bool | None:
-        return None if value is None or floor is None else value >= floor
-
-    def at_most(value: float | None, ceiling: float | None) -> bool | None:
-        return None if value is None or ceiling is None else value <= ceiling
-
-    return [
-        Row(
-            "(a) max sustained msg/s (p99 < 50 ms, no loss, storage keeps up)",
-            s_max,
-            p_max,
-            "≥ peer",
-            "higher",
-            at_least(s_max, p_max),
-            "msg/s",
-        ),
-        Row(
-            f"(c) server CPU per message at {same_rate} msg/s, every server process",
-            s_same,
-            p_same,
-            "≤ peer",
-            "lower",
-            at_most(s_same, p_same),
-            "µs",
-        ),
-        Row(
-            "(c) server CPU per message, median of each system's passing find-max steps",
-            s_cpu,
-            p_cpu,
-            "recorded",
-            "lower",
-            None,
-            "µs",
-        ),
-        Row(
-            f"(b) p99 latency at {fixed_rate} msg/s",
-            s_p99,
-            p_p99,
-            "≤ peer",
-            "lower",
-            at_most(s_p99, p_p99),
-            "ms",
-        ),
-        Row("(b) p99 latency at half of its own max", s_half, p_half, "—", "lower", None, "ms"),
-        Row(
-            "(d) idle connections held through the gateway",
-            s_live,
-            p_live,
-            "≥ 20,000",
-            "higher",
-            at_least(s_live, 20_000),
-            "conns",
-        ),
-        Row(
-            "(d) server memory per idle connection (gateway included)",
-            s_kb,
-            p_kb,
-            "recorded",
-            "lower",
-            None,
-            "KB",
-        ),
-        Row(
-            "(e) persistence p99, send → row in Postgres, at half load",
-            persist,
-            None,
-            "< 100 ms",
-            "lower",
-            at_most(persist, 99.999),
-            "ms",
-        ),
-        Row(
-            "(e) backlog drain after a history-api outage",
-            drain,
-            None,
-            "≥ 20,000 msg/s",
-            "higher",
-            at_least(drain, 20_000),
-            "msg/s",
-        ),
-        Row(
-            "(e) messages lost while draining",
-            lost,
-            None,
-            "0",
-            "lower",
-            None if lost is None else lost == 0,
-            "msgs",
-        ),
-        Row(
-            "(f) history page p99 (1M messages, one request at a time)",
-            page,
-            None,
-            "< 10 ms",
-            "lower",
-            at_most(page, 9.999),
-            "ms",
-        ),
-        Row(
-            "(f) conversation list p99 (1M messages, one request at a time)",
-            listing,
-            None,
-            "< 50 ms",
-            "lower",
-            at_most(listing, 49.999),
-            "ms",
-        ),
-        Row(
-            "(f) search p99, two words (1M messages, one request at a time)",
-            search,
-            None,
-            "< 50 ms",
-            "lower",
-            at_most(search, 49.999),
-            "ms",
-        ),
-        Row(
-            f"(g) conversations assigned twice ({rate}/s new, round robin)",
-            twice,
-            None,
-            "0",
-            "lower",
-            None if twice is None else twice == 0,
-            "convs",
-        ),
-        Row(
-            f"(g) conversations dropped from the queue ({rate}/s new, round robin)",
-            dropped,
-            None,
-            "0",
-            "lower",
-            None if dropped is None else dropped == 0,
-            "convs",
-        ),
-        Row(
-            "(h) login p99 from other addresses, calm",
-            calm_login,
-            None,
-            "recorded",
-            "lower",
-            None,
-            "ms",
-        ),
-        Row(
-            "(h) login p99 from other addresses while one address floods auth",
-            flooded_login,
-            None,
-            "< 1 s",
-            "lower",
-            at_most(flooded_login, 999.999),
-            "ms",
-        ),
-        Row(
-            "(i) max sustained msg/s (p99 < 250 ms), nobody typing",
-            quiet_rate,
-            None,
-            "—",
-            "higher",
-            None,
-            "msg/s",
-        ),
-        Row(
-            f"(i) max sustained msg/s (p99 < 250 ms), {typists} customers typing (one / 2 s each)",
-            typing_rate,
-            None,
-            "≥ 95% of quiet",
-            "higher",
-            None if not quiet_rate else at_least(typing_rate, 0.95 * quiet_rate),
-            "msg/s",
-        ),
-    ]
+from soporte_bench.comparison import lookup, rows
 
 
 def _fmt(value: float | None, unit: str = "") -> str:
@@ -296,7 +46,7 @@ def markdown(results: dict[str, Any]) -> str:
         )
     lines += scaling_table(results)
     for name in ("soporte", "peer"):
-        findmax = _get(results, name, "findmax") or {}
+        findmax = lookup(results, name, "findmax") or {}
         steps = findmax.get("steps") or []
         if steps:
             lines += [
@@ -314,7 +64,7 @@ def markdown(results: dict[str, Any]) -> str:
                     f"| {st.get('label', '')} | {st.get('rate')} | {verdict} | "
                     f"{st.get('p50')} | {st.get('p99')} | {cpu} |"
                 )
-        workflow = _get(results, name, "workflow")
+        workflow = lookup(results, name, "workflow")
         if workflow:
             lines += [
                 "",
@@ -327,7 +77,7 @@ def markdown(results: dict[str, Any]) -> str:
                 f"p50 {workflow['wait_to_assignment_ms']['p50']} ms, "
                 f"p99 {workflow['wait_to_assignment_ms']['p99']} ms.",
             ]
-        ramp = _get(results, name, "ramp")
+        ramp = lookup(results, name, "ramp")
         if ramp:
             per = ", ".join(f"{k} {v}" for k, v in ramp["kb_per_connection"].items())
             lines += [
@@ -345,8 +95,8 @@ def scaling_table(results: dict[str, Any]) -> list[str]:
     median of its rounds; its growth is the median of each round's ratio to the same
     round's fewest replicas (measured minutes apart, so a slower stretch of the host
     weighs on both sides of a ratio), each round's shown after it."""
-    ours = _rounds_by_count(_get(results, "soporte", "scaling"))
-    theirs = _rounds_by_count(_get(results, "peer", "scaling"))
+    ours = _rounds_by_count(lookup(results, "soporte", "scaling"))
+    theirs = _rounds_by_count(lookup(results, "peer", "scaling"))
     if not ours:
         return []
     fewest, most = min(ours), max(ours)
