@@ -36,6 +36,7 @@ const DEFAULTS = {
   'admin-prefix': 'admin',
   'dup-model': 'seed',
   'sender-echo': 'false', // true: the sender's own socket gets one copy of its message (Soporte's multi-tab sync)
+  ack: 'false', // true: every message asks for the server's acknowledgement, as a browser does (Soporte's {ok, id, fecha})
   'with-credentials': 'auto',
   'client-deflate': 'true',
   pids: '',
@@ -96,7 +97,7 @@ const USAGE = `usage: node load.js --url http://127.0.0.1:3000 [--users 200] [--
   find-max: [--p99-ms 50] [--rate-start 200] [--rate-growth 1.5] [--step-duration 10] [--bisect 3]
             [--confirm-duration 15] [--half-duration 20]
   ramp:     [--max-conns 19000] [--max-time 120] [--ramp-rate 500] [--max-rss-mb 8192] [--hold 10]
-  other:    [--para admin] [--dup-model seed|union] [--with-credentials auto|true|false] [--client-deflate true|false]
+  other:    [--para admin] [--ack true|false] [--dup-model seed|union] [--with-credentials auto|true|false] [--client-deflate true|false]
             [--connect-concurrency 50] [--connect-timeout 20000] [--drain-ms 2000] [--warmup 5]
             [--max-run-seconds 900]
 --url may list several base URLs (comma separated); clients are spread round-robin over them.`;
@@ -118,6 +119,7 @@ const URLS = String(opt.url).split(',').filter(Boolean);
 const TRANSPORTS = { websocket: ['websocket'], polling: ['polling'], both: ['polling', 'websocket'] }[opt.transport];
 // The engine.io cookie jar (withCredentials in Node) is what keeps polling requests sticky behind a
 // cookie-based load balancer; for websocket-only there is a single HTTP request and it is not needed.
+const ACK = opt.ack === 'true';
 const WITH_CREDENTIALS = opt['with-credentials'] === 'auto' ? opt.transport !== 'websocket' : opt['with-credentials'] === 'true';
 const T0_WALL = Date.now();
 const RUN_ID = `r${T0_WALL.toString(36)}`;
@@ -473,6 +475,9 @@ class Load {
       echoed: new Uint8Array(cap),
       counts: new Uint8Array(cap * this.R),
       remaining: new Int16Array(cap),
+      acked: new Uint8Array(cap), // --ack: 1 once the message's acknowledgement came
+      ackRefused: 0, // acknowledgements with ok false
+      latAck: [], // --ack: acknowledgement - scheduled send
       lat: [], // every delivery: receive - scheduled send
       latPara: [], // first copy at the addressee's socket(s)
       latComplete: [], // last expected copy (fan-out complete)
@@ -496,7 +501,9 @@ class Load {
     counts.set(st.counts);
     const remaining = new Int16Array(cap);
     remaining.set(st.remaining);
-    Object.assign(st, { cap, sched, sender, echoed, counts, remaining });
+    const acked = new Uint8Array(cap);
+    acked.set(st.acked);
+    Object.assign(st, { cap, sched, sender, echoed, counts, remaining, acked });
   }
 
   findStep(seq) {
@@ -507,6 +514,17 @@ class Load {
       if (seq >= o.s0 && seq < o.s1) return o;
     }
     return null;
+  }
+
+  onAck(seq, reply) {
+    const now = performance.now();
+    const st = this.findStep(seq);
+    if (!st || st.evaluated) return;
+    const j = seq - st.s0;
+    if (st.acked[j]) return;
+    st.acked[j] = 1;
+    if (reply && reply.ok === true) st.latAck.push(now - st.sched[j]);
+    else st.ackRefused++;
   }
 
   onReceive(k, msg, socketIndex) {
@@ -604,10 +622,9 @@ class Load {
           const lag = performance.now() - sched;
           if (lag > st.sendLagMax) st.sendLagMax = lag;
           if ((seq & 15) === 0) st.sendLag.push(lag);
-          this.sockets[idx].emit('mensaje_privado', {
-            para,
-            mensaje: `${RUN_ID}:${seq}:${(performance.timeOrigin + sched).toFixed(3)}`,
-          });
+          const payload = { para, mensaje: `${RUN_ID}:${seq}:${(performance.timeOrigin + sched).toFixed(3)}` };
+          if (ACK) this.sockets[idx].emit('mensaje_privado', payload, (reply) => this.onAck(seq, reply));
+          else this.sockets[idx].emit('mensaje_privado', payload);
           n++;
         }
         if (n >= total || timeLeft() < 0) return resolve();
@@ -625,7 +642,7 @@ class Load {
     while (performance.now() < drainUntil) {
       let pending = false;
       for (let j = st.s1 - st.s0 - 1; j >= 0; j--) {
-        if (st.remaining[j] > 0) {
+        if (st.remaining[j] > 0 || (ACK && !st.acked[j])) {
           pending = true;
           break;
         }
@@ -689,6 +706,7 @@ class Load {
       latency_recipient_ms: pct(st.latPara),
       latency_fanout_complete_ms: pct(st.latComplete),
       send_lag_ms: { ...pct(st.sendLag), max: Math.round(st.sendLagMax * 1000) / 1000 },
+      acks: ACK ? { ok: st.latAck.length, refused: st.ackRefused, missing: nMsg - st.latAck.length - st.ackRefused, latency_ms: pct(st.latAck) } : undefined,
       harness_eventloop_delay_p99_ms: Math.round(eldP99 * 100) / 100,
       procs,
     };
@@ -703,7 +721,7 @@ class Load {
       }));
     }
     // free memory of this step's big arrays (late deliveries only bump st.late)
-    st.lat = st.latPara = st.latComplete = st.sendLag = null;
+    st.lat = st.latPara = st.latComplete = st.sendLag = st.latAck = null;
     return res;
   }
 
@@ -715,6 +733,7 @@ class Load {
     if (backlog !== null && backlog > Math.max(50, 0.25 * r.target_rate)) reasons.push(`db backlog ${backlog}`);
     if (!(r.latency_ms.p99 < opt['p99-ms'])) reasons.push(`p99 ${r.latency_ms.p99}ms >= ${opt['p99-ms']}`);
     if (r.lost_deliveries > 0) reasons.push(`lost ${r.lost_deliveries}`);
+    if (r.acks && r.acks.missing + r.acks.refused > 0) reasons.push(`acks missing ${r.acks.missing}, refused ${r.acks.refused}`);
     if (r.dup_deliveries > 0) reasons.push(`dup ${r.dup_deliveries}`);
     if (r.disconnects > 0) reasons.push(`disconnects ${r.disconnects}`);
     if (r.skipped_no_sender > 0) reasons.push(`skipped ${r.skipped_no_sender}`);

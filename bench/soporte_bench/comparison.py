@@ -70,6 +70,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
     s_kb = lookup(s, "ramp", "kb_per_connection_total")
     p_kb = lookup(p, "ramp", "kb_per_connection_total")
     persist = lookup(s, "persistence", "persist_p99_ms_at_most")
+    acknowledged = lookup(s, "persistence", "acknowledged_at_half", "latency_ms", "p99")
     drain = lookup(s, "persistence", "drain", "messages_per_second")
     lost = None
     if s.get("persistence"):
@@ -156,6 +157,15 @@ def rows(results: dict[str, Any]) -> list[Row]:
             "< 100 ms",
             "lower",
             at_most(persist, 99.999),
+            "ms",
+        ),
+        Row(
+            "(e) acknowledgement p99, send → ack (durably appended), at half load",
+            acknowledged,
+            None,
+            "recorded",
+            "lower",
+            None,
             "ms",
         ),
         Row(

@@ -134,8 +134,10 @@ def find_max(
     )
 
 
-def fixed_rate_args(target: Target, scale: Scale, *, rate: int) -> list[str]:
-    """The harness's arguments for `scale.fixed_duration` seconds at `rate` msg/s."""
+def fixed_rate_args(target: Target, scale: Scale, *, rate: int, ack: bool = False) -> list[str]:
+    """The harness's arguments for `scale.fixed_duration` seconds at `rate` msg/s; `ack`:
+    every message asks for its acknowledgement, as a browser's do (Soporte's contract; the
+    peer's clients ask for none)."""
     return [
         *identity_args(target, scale),
         *process_args(target),
@@ -147,11 +149,14 @@ def fixed_rate_args(target: Target, scale: Scale, *, rate: int) -> list[str]:
         str(scale.fixed_duration),
         "--warmup",
         "2",
+        *(["--ack", "true"] if ack else []),
     ]
 
 
-def fixed_rate(target: Target, scale: Scale, out: Path, *, rate: int) -> dict[str, Any]:
-    return harness.run(fixed_rate_args(target, scale, rate=rate), out=out)
+def fixed_rate(
+    target: Target, scale: Scale, out: Path, *, rate: int, ack: bool = False
+) -> dict[str, Any]:
+    return harness.run(fixed_rate_args(target, scale, rate=rate, ack=ack), out=out)
 
 
 def cpu_us_per_message(findmax: dict[str, Any]) -> float | None:
@@ -301,13 +306,15 @@ def histogram_quantile(
 
 
 def persistence(target: Soporte, scale: Scale, out_dir: Path, half_rate: int) -> dict[str, Any]:
-    """(e) p99 from acceptance to commit at half load; then a 100,000-message backlog built
-    during a history-api outage, and how fast it drains, with nothing lost."""
+    """(e) p99 from acceptance to commit at half load, the messages asking for their
+    acknowledgement (which says the entry is durably appended) as a browser's do; then a
+    100,000-message backlog built during a history-api outage, and how fast it drains,
+    with nothing lost."""
     stack = target.running
     metrics_url = stack.info.history_url + "/metrics"
     name = "soporte_persist_latency_seconds"
     before = asyncio.run(_metric_buckets(metrics_url, name))
-    load = fixed_rate(target, scale, out_dir / "persist_half.json", rate=half_rate)
+    load = fixed_rate(target, scale, out_dir / "persist_half.json", rate=half_rate, ack=True)
     after = asyncio.run(_metric_buckets(metrics_url, name))
     p50 = histogram_quantile(before, after, 0.50)
     p99 = histogram_quantile(before, after, 0.99)
@@ -340,6 +347,7 @@ def persistence(target: Soporte, scale: Scale, out_dir: Path, half_rate: int) ->
         "persist_p50_ms_at_most": p50 * 1000 if p50 is not None else None,
         "persist_p99_ms_at_most": p99 * 1000 if p99 is not None else None,
         "delivery_at_half": load.get("result", {}).get("latency_ms"),
+        "acknowledged_at_half": load.get("result", {}).get("acks"),
         "backlog_built": backlog,
         "harness_sent": sent,
         "drain": drain,

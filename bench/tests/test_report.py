@@ -72,6 +72,23 @@ def test_a_peer_that_confirmed_no_rate_is_not_a_rate_to_beat() -> None:
     assert _row(summary, "(a) max sustained")[1:6] == ["1,000 msg/s", "—", "—", "≥ peer", "—"]
 
 
+def test_the_acknowledgement_latency_is_read_from_the_persistence_run() -> None:
+    results = _results(soporte_max=1000, peer_max=1519)
+    acks = {"ok": 9000, "refused": 0, "missing": 0, "latency_ms": {"p50": 1.9, "p99": 4.37}}
+    results["soporte"]["persistence"] = {
+        "persist_p99_ms_at_most": 25.0,
+        "acknowledged_at_half": acks,
+    }
+
+    assert _row(markdown(results), "(e) acknowledgement p99")[1:6] == [
+        "4.37 ms",
+        "—",
+        "—",
+        "recorded",
+        "—",
+    ]
+
+
 def _scaling_point(replicas: int, round_: int, cpu: float) -> dict[str, Any]:
     """One (j) run as cli.py records it."""
     return {

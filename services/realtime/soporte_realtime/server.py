@@ -142,7 +142,17 @@ class CoalescingTransport(asyncio.Transport):
             self._flusher.waiting(self)
         self._pending.append(bytes(data))
 
+    def write_now(self, data: bytes) -> None:
+        """Write `data` at once, after what waits (in order): a frame its client awaits."""
+        if self._pending:
+            self._pending.append(data)
+            self.flush()
+        elif not self._transport.is_closing():
+            self._transport.write(data)
+
     def flush(self) -> None:
+        if not self._pending:  # written at once since it waited (write_now)
+            return
         data = b"".join(self._pending)
         self._pending.clear()
         if not self._transport.is_closing():
@@ -189,13 +199,18 @@ class _TrackedWebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]
         finally:
             server.websockets.pop(sid, None)
 
-    def write_frame(self, frame: bytes) -> None:
+    def write_frame(self, frame: bytes, *, at_once: bool = False) -> None:
         """Write a frame built beforehand (FramedPacket): in order with those `send`
-        writes, as both go through the frame writer's transport."""
+        writes, as both go through the frame writer's transport; `at_once`, without the
+        linger (an acknowledgement)."""
         writer = self._sock._writer
         if writer is None or writer._closing or writer.transport.is_closing():
             raise ConnectionResetError("the WebSocket is closing")
-        writer.transport.write(frame)
+        transport = writer.transport
+        if at_once and isinstance(transport, CoalescingTransport):
+            transport.write_now(frame)
+        else:
+            transport.write(frame)
 
     async def send(self, message: str | bytes) -> None:
         if isinstance(message, bytes):
@@ -240,7 +255,7 @@ class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
         unsent: int = socket.queue.unsent_bytes
         return unsent + buffered
 
-    def enqueue(self, sid: str, pkt: Any) -> None:
+    def enqueue(self, sid: str, pkt: Any, *, at_once: bool = False) -> None:
         """Hand a socket a packet at once; its writer sends it. engine.io's `send_packet`
         without its chain of coroutines and its ping check per packet (the server's own
         task closes silent clients): the fan-out calls this for every recipient of every
@@ -249,7 +264,9 @@ class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
         A packet with its frame built (FramedPacket) for a WebSocket whose writer waits on
         an empty queue is written here and now: nothing queued is before it, and waking
         the writer's task for it would cost more than the write (every emit's recipients,
-        every acknowledgement)."""
+        every acknowledgement). `at_once`: such a frame skips the linger (FrameFlusher),
+        as an acknowledgement's does: its client waits for that one frame, which the linger
+        would delay by a millisecond and a wake-up of the replica for its timer."""
         socket = self.sockets.get(sid)
         if socket is None or socket.closed:
             return
@@ -258,7 +275,7 @@ class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
             ws = self.websockets.get(sid)
             if ws is not None and ws.idle and socket.queue.empty():
                 with contextlib.suppress(ConnectionResetError):  # closing: the queue's then
-                    ws.write_frame(frame)
+                    ws.write_frame(frame, at_once=at_once)
                     return
         socket.queue.put_nowait(pkt)
 
@@ -380,7 +397,7 @@ class ReplicaServer(socketio.AsyncServer):  # type: ignore[misc]
                 [] if result is None else list(result) if isinstance(result, tuple) else [result]
             )
             text = ACK_PACKET + data[1:end] + self.packet_class.json.dumps(answer)
-            self.eio.enqueue(eio_sid, FramedPacket(text))
+            self.eio.enqueue(eio_sid, FramedPacket(text), at_once=True)
         return True
 
     def _event_method(self, event: str) -> Callable[..., Awaitable[Any]] | None:

@@ -280,6 +280,22 @@ async def test_frames_written_within_the_linger_go_out_in_order_as_one_write() -
     assert frames.is_closing()
 
 
+async def test_an_acknowledgement_goes_out_at_once_after_the_frames_before_it() -> None:
+    flusher = FrameFlusher(linger=0.01)  # no await before the last part: no timer fires
+    tcp, other = RecordingTransport(), RecordingTransport()
+    frames, others = CoalescingTransport(tcp, flusher), CoalescingTransport(other, flusher)
+    frames.write_now(b"\x81\x01k")  # an acknowledgement, nothing waiting before it
+    assert tcp.writes == [b"\x81\x01k"]
+    frames.write(b"\x81\x01a")  # an emit, then an acknowledgement: both now, in order
+    others.write(b"\x81\x01x")
+    frames.write_now(b"\x81\x01l")
+    assert tcp.writes == [b"\x81\x01k", b"\x81\x01a\x81\x01l"]
+    assert other.writes == []  # another socket's frames still wait for the linger
+    await asyncio.sleep(0.05)  # the linger's timer: nothing of this socket's is sent twice
+    assert tcp.writes == [b"\x81\x01k", b"\x81\x01a\x81\x01l"]
+    assert other.writes == [b"\x81\x01x"]
+
+
 def test_a_channel_emit_carries_the_packet_python_socketio_would_send(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -316,9 +332,12 @@ class RecordingWebSocket:
 
     def __init__(self) -> None:
         self.sent: list[bytes] = []
+        self.sent_at_once: list[bytes] = []  # without the linger (an acknowledgement)
 
-    def write_frame(self, frame: bytes) -> None:
+    def write_frame(self, frame: bytes, *, at_once: bool = False) -> None:
         self.sent.append(frame)
+        if at_once:
+            self.sent_at_once.append(frame)
 
     async def send(self, message: str) -> None:
         await asyncio.sleep(0)  # aiohttp's send may wait for the connection to drain
@@ -337,8 +356,8 @@ async def test_a_frame_for_a_waiting_writer_goes_out_at_once_and_never_before_wh
     writer = asyncio.create_task(write_queued(socket, ws))
     await asyncio.sleep(0)
     assert ws.idle
-    server.enqueue("s", FramedPacket("a"))
-    assert ws.sent == [FramedPacket("a").frame]  # written by the fan-out itself
+    server.enqueue("s", FramedPacket("a"), at_once=True)
+    assert ws.sent == ws.sent_at_once == [FramedPacket("a").frame]  # written by the caller
     server.enqueue("s", eio_packet.Packet(eio_packet.MESSAGE, "b"))  # built by its writer
     server.enqueue("s", FramedPacket("c"))  # so this one waits its turn behind it
     assert len(ws.sent) == 1
