@@ -20,6 +20,7 @@ the retry policies in retries.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -111,6 +112,10 @@ class StreamConsumer(Generic[ItemT]):
         # Stored and committed, not yet acknowledged: the acknowledgement rides with the
         # next read (a crash before it leaves them pending: read again, stored once).
         self._unacked: list[bytes] = []
+        # Through a backlog, the batch being stored while the next one is read and parsed
+        # (history-api and Postgres both busy, neither waiting for the other). One batch is
+        # stored at a time, so batches still commit in the order they were read.
+        self._storing: asyncio.Task[list[bytes]] | None = None
         # Set when entries were acknowledged: only then is there anything to trim (an idle
         # consumer does not poll Redis four times a second). True at start: a previous run
         # may have left acknowledged entries behind.
@@ -124,6 +129,15 @@ class StreamConsumer(Generic[ItemT]):
     async def _consume(self) -> None:
         await redis_retry(ensure_group)(self.redis, self.stream)
         await self._drain_own_pending()
+        try:
+            await self._consume_new()
+        finally:  # stopping: a batch being stored is rolled back, its entries stay pending
+            if self._storing is not None:
+                self._storing.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._storing
+
+    async def _consume_new(self) -> None:
         last_claim = last_trim = 0.0
         backlog = False  # the last read filled a batch: more is waiting
         while True:
@@ -140,10 +154,19 @@ class StreamConsumer(Generic[ItemT]):
                     # so each stores many messages; a trickle (commits further apart) is
                     # read and stored at once, and a backlog (full batches) without pause.
                     await asyncio.sleep(wait)
-                entries = await self._read_new(block_ms=1000)
+                # While a batch is being stored, the read does not wait for new entries.
+                entries = await self._read_new(block_ms=None if self._storing else 1000)
                 backlog = len(entries) >= self.batch
-                if entries:
-                    self._unacked = await self._settle(entries)
+                parsed = self.sink.parse(entries) if entries else None
+                if self._storing is not None:
+                    storing, self._storing = self._storing, None
+                    self._unacked += await storing
+                if parsed is not None:
+                    settling = self._settle_parsed(entries, *parsed)
+                    if backlog:
+                        self._storing = asyncio.create_task(settling)
+                    else:
+                        self._unacked += await settling
                     self._last_commit = time.monotonic()
             except (RedisError, OSError) as exc:
                 log.warning("stream unavailable; retrying", stream=self.stream, error=str(exc))
@@ -154,7 +177,7 @@ class StreamConsumer(Generic[ItemT]):
                 log.exception("unexpected consumer error; continuing")
                 await asyncio.sleep(1)
 
-    async def _read_new(self, *, block_ms: int) -> list[RawEntry]:
+    async def _read_new(self, *, block_ms: int | None) -> list[RawEntry]:
         """New entries; the last batch's acknowledgement goes first, in the same round
         trip (it is sent before the read blocks)."""
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -217,7 +240,11 @@ class StreamConsumer(Generic[ItemT]):
         """Store what can be stored and dead-letter the rest; returns the ids still to
         acknowledge (none once a batch had entries to dead-letter: those are acknowledged
         with their dead letters, in one transaction)."""
-        batch, rejected = self.sink.parse(entries)
+        return await self._settle_parsed(entries, *self.sink.parse(entries))
+
+    async def _settle_parsed(
+        self, entries: list[RawEntry], batch: list[ItemT], rejected: list[Rejected]
+    ) -> list[bytes]:
         refused = await self._store(batch) if batch else []
         rejected += refused
         entry_ids = [entry_id for entry_id, _ in entries]

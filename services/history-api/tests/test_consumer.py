@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 
 from soporte_common import keys
 from soporte_common.messages import stream_id_to_db
+from soporte_history.app import stop
 from soporte_history.consumer import RawEntry
 from soporte_history.projections import parse_entries, store
 from soporte_history.stream_status import stream_status, wait_until_settled
@@ -145,6 +146,41 @@ async def test_a_history_read_does_not_settle_while_an_entry_is_unstored(
     consumer = make_consumer("history-muerto")
     await consumer._drain_own_pending()
     assert await wait_until_settled(redis, timeout=0.2) is True
+
+
+async def test_a_backlog_of_full_batches_is_stored_with_its_bad_entry_set_aside(
+    redis: Redis, db: asyncpg.Pool, make_consumer: MakeConsumer, start_consumer: StartConsumer
+) -> None:
+    # 95 entries read in batches of 10, each read while the batch before it is stored.
+    ids = [await say(redis, f"cliente{n % 7}", f"m{n}") for n in range(50)]
+    bad = await append(redis, entry("ana", "fecha rota", fecha="ayer"))  # in the 6th batch
+    ids += [await say(redis, f"cliente{n % 7}", f"m{n}") for n in range(50, 94)]
+    start_consumer(make_consumer(batch=10))
+
+    assert await wait_until_settled(redis, timeout=10) is True
+    assert await stored_ids(db) == ids
+    assert await pending_count(redis) == 0
+    assert [d["id"] for d in await dead_letters(redis)] == [bad]
+    newest = await summary(db, "cliente3")
+    assert newest is not None and newest["ultimo_mensaje"] == "m87"  # its newest of all
+
+
+async def test_a_consumer_stopped_amid_a_backlog_loses_nothing(
+    redis: Redis, db: asyncpg.Pool, make_consumer: MakeConsumer, start_consumer: StartConsumer
+) -> None:
+    ids = [await say(redis, "ana", f"m{n}") for n in range(1000)]
+    first = start_consumer(make_consumer(batch=10))
+    await eventually(lambda: _stored_at_least(db, 20))
+    await stop(first)  # a batch may be mid-transaction, the next one read and not stored
+
+    start_consumer(make_consumer(batch=10))  # the same name: its own pending entries first
+    assert await wait_until_settled(redis, timeout=20) is True
+    assert await stored_ids(db) == ids
+    assert await pending_count(redis) == 0
+
+
+async def _stored_at_least(db: asyncpg.Pool, count: int) -> bool:
+    return len(await stored_ids(db)) >= count
 
 
 async def test_trimming_keeps_every_unacknowledged_entry_and_drops_acknowledged_ones(
