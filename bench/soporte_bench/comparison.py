@@ -19,6 +19,11 @@ class Row:
     met: bool | None
     unit: str
 
+    @classmethod
+    def recorded(cls, label: str, soporte: float | None, peer: float | None, unit: str) -> Row:
+        """A figure kept for the record: no target, lower is better."""
+        return cls(label, soporte, peer, "recorded", "lower", None, unit)
+
     @property
     def ratio(self) -> float | None:
         if self.soporte is None or not self.peer:
@@ -113,13 +118,10 @@ def rows(results: dict[str, Any]) -> list[Row]:
             at_most(s_same, p_same),
             "µs",
         ),
-        Row(
+        Row.recorded(
             "(c) server CPU per message, median of each system's passing find-max steps",
             s_cpu,
             p_cpu,
-            "recorded",
-            "lower",
-            None,
             "µs",
         ),
         Row(
@@ -141,15 +143,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
             at_least(s_live, 20_000),
             "conns",
         ),
-        Row(
-            "(d) server memory per idle connection (gateway included)",
-            s_kb,
-            p_kb,
-            "recorded",
-            "lower",
-            None,
-            "KB",
-        ),
+        Row.recorded("(d) server memory per idle connection (gateway included)", s_kb, p_kb, "KB"),
         Row(
             "(e) persistence p99, send → row in Postgres, at half load",
             persist,
@@ -159,12 +153,9 @@ def rows(results: dict[str, Any]) -> list[Row]:
             at_most(persist, 99.999),
             "ms",
         ),
-        Row(
+        Row.recorded(
             "(e) acknowledgement p99, send → ack (durably appended), at half load",
             acknowledged,
-            None,
-            "recorded",
-            "lower",
             None,
             "ms",
         ),
@@ -231,15 +222,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
             None if dropped is None else dropped == 0,
             "convs",
         ),
-        Row(
-            "(h) login p99 from other addresses, calm",
-            calm_login,
-            None,
-            "recorded",
-            "lower",
-            None,
-            "ms",
-        ),
+        Row.recorded("(h) login p99 from other addresses, calm", calm_login, None, "ms"),
         Row(
             "(h) login p99 from other addresses while one address floods auth",
             flooded_login,

@@ -29,6 +29,7 @@ from soporte_realtime.conversation_lua import (
     ConversationContext,
     WorkflowConfig,
 )
+from soporte_realtime.frames import CoalescingTransport, FrameFlusher, text_frame
 from soporte_realtime.handlers import HandshakeRefusedError, handshake_token
 from soporte_realtime.replica import OrjsonForSocketIO
 from soporte_realtime.routing import (
@@ -38,14 +39,7 @@ from soporte_realtime.routing import (
     route_message,
     route_typing,
 )
-from soporte_realtime.server import (
-    CoalescingTransport,
-    EngineServer,
-    FramedPacket,
-    FrameFlusher,
-    Outbox,
-    text_frame,
-)
+from soporte_realtime.server import EngineServer, FramedPacket, Outbox
 from soporte_realtime.signals import TypingLimiter, parse_typing
 from soporte_realtime.websocket_session import write_queued
 
