@@ -29,6 +29,7 @@ from playwright.async_api import (
 
 OPEN = "Abrir el chat de Soporte"
 CLOSE = "Cerrar el chat de Soporte"
+FILL_ATTEMPTS = 3  # VisitorPage.send: how often the box is clicked and filled before failing
 
 
 @dataclass
@@ -186,9 +187,18 @@ class VisitorPage:
         browser process holds focused, and right after a chat that loaded late focused its
         box (open() checks that it did) that could still be the company's page."""
         box = self.chat.locator("#texto")
-        await box.click()
-        await box.fill(text)
-        await expect(box).to_have_value(text)
+        for attempt in range(1, FILL_ATTEMPTS + 1):
+            await box.click()
+            await box.fill(text)
+            try:
+                await expect(box).to_have_value(text, timeout=3_000)
+                break
+            except AssertionError:
+                # Headless, the browser process can hand the keys to the frame a beat after
+                # the click; the text then went nowhere, as a person would see and type
+                # again. Typed into the box every time yet never in it: a real failure.
+                if attempt == FILL_ATTEMPTS:
+                    raise
         await box.press("Enter")
 
     async def delivered(self, text: str) -> None:
