@@ -56,6 +56,7 @@ const DEFAULTS = {
   'step-duration': 10,
   bisect: 3,
   'confirm-duration': 15,
+  'confirm-attempts': 3, // Soporte: the reference's fixed three (the max, then 10% less twice)
   'half-duration': 20,
   // ramp
   'max-conns': 19000,
@@ -95,7 +96,7 @@ const USAGE = `usage: node load.js --url http://127.0.0.1:3000 [--users 200] [--
   [--duration 10] [--transport websocket|polling|both] (--secret S | --login-url URL --password P)
   [--mode load|find-max|ramp] [--pids label:pid,...] [--comm NAME,...] [--stats-url URL,...] [--label NAME] [--out FILE]
   find-max: [--p99-ms 50] [--rate-start 200] [--rate-growth 1.5] [--step-duration 10] [--bisect 3]
-            [--confirm-duration 15] [--half-duration 20]
+            [--confirm-duration 15] [--confirm-attempts 3] [--half-duration 20]
   ramp:     [--max-conns 19000] [--max-time 120] [--ramp-rate 500] [--max-rss-mb 8192] [--hold 10]
   other:    [--para admin] [--ack true|false] [--dup-model seed|union] [--with-credentials auto|true|false] [--client-deflate true|false]
             [--connect-concurrency 50] [--connect-timeout 20000] [--drain-ms 2000] [--warmup 5]
@@ -855,10 +856,11 @@ async function modeFindMax() {
     if (r.pass) lo = mid;
     else hi = mid;
   }
-  // confirm the max with a longer step; back off 10% (at most twice) if it does not hold
+  // confirm the max with a longer step; back off 10% (at most --confirm-attempts - 1 times)
+  // if it does not hold
   let max = lo;
   let confirm = null;
-  for (let i = 0; i < 3 && max > 0 && confirmDur > 0 && budgetOk(confirmDur); i++) {
+  for (let i = 0; i < opt['confirm-attempts'] && max > 0 && confirmDur > 0 && budgetOk(confirmDur); i++) {
     confirm = await run(max, confirmDur, 'confirm');
     if (confirm.pass) break;
     max = Math.round(max * 0.9);
