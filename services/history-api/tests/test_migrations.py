@@ -105,6 +105,12 @@ async def test_a_part_one_database_upgrades_with_every_message_kept(
         found = await search(db, "envio", con=None, limit=10)
         assert [r.mensaje for r in found.resultados] == ["Hola, mi envío no llegó"]
         assert await db.fetchval("SELECT count(*) FROM mensajes WHERE tipo = 'mensaje'") == 5
+        # The search index merges new messages in small steps (0004): a 4 MB merge inside
+        # one insert stalls a shared host for ~200 ms (docs/performance.md).
+        options = await db.fetchval(
+            "SELECT reloptions FROM pg_class WHERE relname = 'mensajes_busqueda'"
+        )
+        assert options == ["gin_pending_list_limit=256"]
     finally:
         await redis.aclose()
         await db.close()
