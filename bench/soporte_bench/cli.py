@@ -129,7 +129,7 @@ def run_target(target: Target, scale: Scale, only: set[str], out: Path) -> dict[
             "typing": measured(
                 target,
                 scale,
-                f"(i) the typing tax: max sustained msg/s, {signals_load.TYPISTS} customers typing",
+                f"(i) the typing tax: max sustained msg/s, {scale.typists} customers typing",
                 lambda: signals_load.typing(target, scale, out / "typing_busy.json"),
             ),
         }

@@ -91,7 +91,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
     rate = lookup(s, "workflow", "rate_per_second") or Scale().workflow_rate
     quiet_rate = max_rate(lookup(s, "typing_tax", "quiet"))
     typing_rate = max_rate(lookup(s, "typing_tax", "typing", "findmax"))
-    typists = lookup(s, "typing_tax", "typing", "typists")
+    typists = lookup(s, "typing_tax", "typing", "typists") or Scale().typists
 
     def at_least(value: float | None, floor: float | None) -> bool | None:
         return None if value is None or floor is None else value >= floor

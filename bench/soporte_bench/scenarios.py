@@ -45,6 +45,7 @@ class Scale:
     workflow_seconds: int = 30
     auth_logins: int = 40  # (h) per phase, each from its own address
     flood_workers: int = 100
+    typists: int = 100  # (i) customers typing while the load runs
     # (j) the cluster's CPU per message at one fixed rate, as replicas are added; every
     # count is measured once per round, the rounds one after the other
     scaling_rate: int = 1000
@@ -71,6 +72,7 @@ SMOKE = Scale(
     workflow_seconds=3,
     auth_logins=4,
     flood_workers=10,
+    typists=10,
     scaling_rate=100,
     scaling_replicas=(1, 2),
     scaling_rounds=1,

@@ -30,7 +30,6 @@ from soporte_common.contract import Event
 from soporte_common.settings import LOCAL_JWT_SECRET
 from soporte_common.tokens import Rol, TokenCodec
 
-TYPISTS: Final = 100
 SIGNAL_EVERY_S: Final = 2.0  # the browser's own throttle (frontend data/typing.js)
 CONNECTS_AT_ONCE: Final = 50
 # The search starts lower than (a)'s and allows a higher p99 (no loss and storage keeping
@@ -127,6 +126,5 @@ def quiet(target: Soporte, scale: Scale, out: Path) -> dict[str, Any]:
 
 
 def typing(target: Soporte, scale: Scale, out: Path) -> dict[str, Any]:
-    """The rate while TYPISTS customers type (a tenth of them in smoke runs)."""
-    typists = TYPISTS // 10 if scale.smoke else TYPISTS
-    return asyncio.run(_while_typing(target, scale, out, typists))
+    """The rate while `scale.typists` customers type."""
+    return asyncio.run(_while_typing(target, scale, out, scale.typists))
