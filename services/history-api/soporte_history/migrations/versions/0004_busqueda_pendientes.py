@@ -18,7 +18,7 @@ def upgrade() -> None:
     # it passes gin_pending_list_limit (4 MB by default), inside the insert that passed it:
     # at a few thousand messages a second that is ~200 ms of one core every few seconds,
     # which on a shared host stalls the live path (docs/performance.md, "The search
-    # index's flushes"). At 256 kB the same work comes in steps sixteen times smaller.
+    # index's merges"). At 256 kB the same work comes in steps sixteen times smaller.
     op.execute("ALTER INDEX mensajes_busqueda SET (gin_pending_list_limit = 256)")
 
 
