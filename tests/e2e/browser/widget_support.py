@@ -196,7 +196,7 @@ class VisitorPage:
             # reached the box, however often it was filled again. The text then goes in as
             # the box's own input event and the send button (a click) sends it: the
             # message's fate, which these tests are about, is the same.
-            self.journal.append(f"{time.monotonic():.3f} the keyboard missed the chat's box")
+            self._note("the keyboard missed the chat's box")
             await box.evaluate(
                 "(box, text) => { box.value = text;"
                 " box.dispatchEvent(new Event('input', { bubbles: true })); }",
