@@ -161,7 +161,11 @@ function procSample(pid) {
     const cpuTicks = Number(f[11]) + Number(f[12]); // utime + stime
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const m = /VmRSS:\s+(\d+) kB/.exec(status);
-    return { cpuTicks, rss: m ? Number(m[1]) * 1024 : 0 };
+    // Soporte: the main thread's voluntary context switches, each a wake-up of its event
+    // loop (it slept in epoll and something woke it): what a process's CPU follows when it
+    // handles few messages per wake-up.
+    const w = /voluntary_ctxt_switches:\s+(\d+)/.exec(status);
+    return { cpuTicks, rss: m ? Number(m[1]) * 1024 : 0, wakeups: w ? Number(w[1]) : 0 };
   } catch {
     return null;
   }
@@ -172,6 +176,7 @@ const COMMS = String(opt.comm || '').split(',').filter(Boolean);
 function commSample(name) {
   let cpuTicks = 0;
   let rss = 0;
+  let wakeups = 0;
   let n = 0;
   const perPid = new Map();
   for (const d of fs.readdirSync('/proc')) {
@@ -185,12 +190,13 @@ function commSample(name) {
     if (c !== name) continue;
     const s = procSample(d);
     if (!s) continue;
-    perPid.set(d, s.cpuTicks);
+    perPid.set(d, s);
     cpuTicks += s.cpuTicks;
     rss += s.rss;
+    wakeups += s.wakeups;
     n++;
   }
-  return { cpuTicks, rss, n, perPid };
+  return { cpuTicks, rss, wakeups, n, perPid };
 }
 function sampleAll() {
   const t = performance.now();
@@ -209,16 +215,23 @@ function diffSamples(a, b) {
       continue;
     }
     let ticks = pb.cpuTicks - pa.cpuTicks;
+    let wakeups = pb.wakeups - pa.wakeups;
     if (pb.perPid) {
       // per-process delta: a process that appeared during the interval (a Postgres backend
       // a pool opened meanwhile) spent all its CPU time within it, so it counts from zero;
       // one that exited is lost either way
       ticks = 0;
-      for (const [pid, t1] of pb.perPid) ticks += t1 - (pa.perPid.get(pid) ?? 0);
+      wakeups = 0;
+      for (const [pid, s1] of pb.perPid) {
+        const s0 = pa.perPid.get(pid);
+        ticks += s1.cpuTicks - (s0 ? s0.cpuTicks : 0);
+        wakeups += s1.wakeups - (s0 ? s0.wakeups : 0);
+      }
     }
     out[b.procs[i].label] = {
       cpu_pct: Math.round((ticks / CLK_TCK / wall) * 1000) / 10,
       rss_mb: Math.round(pb.rss / 1048576),
+      wakeups_per_s: Math.round(wakeups / wall), // Soporte: see procSample
     };
     if (pb.perPid) out[b.procs[i].label].n = pb.n;
   }

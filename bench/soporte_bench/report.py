@@ -108,11 +108,14 @@ def scaling_table(results: dict[str, Any]) -> list[str]:
         "",
         f"Target: the {most}-replica figure at most 1.1× the {fewest}-replica one. "
         f"Each count measured {rounds} time{'s' if rounds > 1 else ''}, a round at a time; "
-        "a figure is the median of its rounds.",
+        "a figure is the median of its rounds. Wake-ups: how often a second the event "
+        "loops of the scaled tier (Soporte's realtime replicas, the peer's node processes) "
+        "were woken, summed: what a process's CPU per message follows when each wake-up "
+        "serves few messages (docs/performance.md).",
         "",
-        "| replicas | Soporte | vs fewest (each round) | p99 | peer (node processes) | "
-        "Soporte / peer |",
-        "|---|---|---|---|---|---|",
+        "| replicas | Soporte | vs fewest (each round) | p99 | wake-ups/s: Soporte / peer | "
+        "peer (node processes) | Soporte / peer |",
+        "|---|---|---|---|---|---|---|",
     ]
     base = {point["round"]: point["cpu_us_per_message"] for point in ours[fewest]}
     for count, points in sorted(ours.items()):
@@ -129,11 +132,25 @@ def scaling_table(results: dict[str, Any]) -> list[str]:
         ratio = f"{cpu / peer:.2f}×" if cpu and peer else "—"
         passed = "" if all(point["passed"] for point in points) else " (a run failed a check)"
         p99 = _median(point["p99_ms"] for point in points)
+        wakeups = _median(_tier_wakeups(point) for point in points)
+        peer_wakeups = _median(_tier_wakeups(point) for point in theirs.get(count, []))
         lines.append(
             f"| {count} | {_fmt(cpu, 'µs')}{passed} | {growth} | {_fmt(p99, 'ms')} | "
-            f"{_fmt(peer, 'µs')} | {ratio} |"
+            f"{_fmt(wakeups)} / {_fmt(peer_wakeups)} | {_fmt(peer, 'µs')} | {ratio} |"
         )
     return lines
+
+
+# The processes (j) adds: Soporte's realtime replicas, the peer's node processes.
+_SCALED_TIER = ("realtime-", "node")
+
+
+def _tier_wakeups(point: dict[str, Any]) -> float | None:
+    """The scaled tier's wake-ups a second in one (j) point; None for results from before
+    the harness counted them."""
+    counted = point.get("wakeups_per_s") or {}
+    tier = [value for name, value in counted.items() if name.startswith(_SCALED_TIER)]
+    return sum(tier) if tier and None not in tier else None
 
 
 def _rounds_by_count(points: list[dict[str, Any]] | None) -> dict[int, list[dict[str, Any]]]:

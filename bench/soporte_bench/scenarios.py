@@ -194,6 +194,9 @@ def cpu_at_rate(target: Target, scale: Scale, out: Path, *, rate: int) -> dict[s
         "p99_ms": (result.get("latency_ms") or {}).get("p99"),
         "passed": not run.get("pass_reasons_failed"),
         "cpu_pct": {k: v.get("cpu_pct") for k, v in (result.get("procs") or {}).items()},
+        "wakeups_per_s": {
+            k: v.get("wakeups_per_s") for k, v in (result.get("procs") or {}).items() if v
+        },
     }
 
 

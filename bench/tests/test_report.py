@@ -89,7 +89,9 @@ def test_the_acknowledgement_latency_is_read_from_the_persistence_run() -> None:
     ]
 
 
-def _scaling_point(replicas: int, round_: int, cpu: float) -> dict[str, Any]:
+def _scaling_point(
+    replicas: int, round_: int, cpu: float, wakeups: dict[str, int | None] | None = None
+) -> dict[str, Any]:
     """One (j) run as cli.py records it."""
     return {
         "replicas": replicas,
@@ -98,6 +100,16 @@ def _scaling_point(replicas: int, round_: int, cpu: float) -> dict[str, Any]:
         "p99_ms": 4.5,
         "passed": True,
         "round": round_,
+        **({"wakeups_per_s": wakeups} if wakeups is not None else {}),
+    }
+
+
+def _replicas_waking(replicas: int, each: int) -> dict[str, int | None]:
+    """A Soporte point's wake-ups: each replica's, and processes (j) does not scale."""
+    return {f"realtime-{i}": each for i in range(1, replicas + 1)} | {
+        "redis": 9_999,
+        "traefik-1": 7_777,
+        "harness": None,
     }
 
 
@@ -110,22 +122,41 @@ def _scaling_results(soporte: list[dict[str, Any]], peer: list[dict[str, Any]]) 
 
 
 def test_replica_scaling_gives_each_count_s_median_and_each_round_s_ratio() -> None:
+    # Each replica's wake-ups a second, by replica count, in rounds 1, 2 and 3.
+    each_waking = {1: (1201, 1202, 1203), 2: (640, 650, 660), 4: (325, 350, 375)}
     soporte = [
-        _scaling_point(replicas, round_, cpu)
+        _scaling_point(
+            replicas, round_, cpu, _replicas_waking(replicas, each_waking[replicas][round_ - 1])
+        )
         for round_, cpus in enumerate([(600, 660, 720), (700, 700, 840), (650, 700, 702)], 1)
         for replicas, cpu in zip((1, 2, 4), cpus, strict=True)
     ]
-    peer = [_scaling_point(4, round_, cpu) for round_, cpu in enumerate([800, 760, 900], 1)]
+    node_processes = {f"node{i}": 500 for i in range(1, 5)} | {"valkey-server": 77}
+    peer = [
+        _scaling_point(4, round_, cpu, node_processes)
+        for round_, cpu in enumerate([800, 760, 900], 1)
+    ]
     summary = markdown(_scaling_results(soporte, peer))
 
     assert "Each count measured 3 times, a round at a time" in summary
-    assert _row(summary, "1 |") == ["1", "650 µs", "1.00× (1.00, 1.00, 1.00)", "4.5 ms", "—", "—"]
+    assert _row(summary, "1 |") == [
+        "1",
+        "650 µs",
+        "1.00× (1.00, 1.00, 1.00)",
+        "4.5 ms",
+        "1,202 / —",
+        "—",
+        "—",
+    ]
     # 4 against 1 per round: 720/600, 840/700, 702/650; the median of the three is 1.20.
+    # Wake-ups: the four replicas' sums 1,300, 1,400, 1,500 (Valkey's and Traefik's left
+    # out); the peer's four node processes 2,000.
     assert _row(summary, "4 |") == [
         "4",
         "720 µs",
         "1.20× (1.20, 1.20, 1.08)",
         "4.5 ms",
+        "1,400 / 2,000",
         "800 µs",
         "0.90×",
     ]
@@ -141,3 +172,4 @@ def test_replica_scaling_from_before_rounds_reads_as_one_round() -> None:
 
     assert "Each count measured 1 time," in summary
     assert _row(summary, "4 |")[:3] == ["4", "927 µs (a run failed a check)", "1.20×"]
+    assert _row(summary, "4 |")[4] == "— / —"  # the harness did not count wake-ups then
