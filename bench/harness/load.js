@@ -176,7 +176,6 @@ const COMMS = String(opt.comm || '').split(',').filter(Boolean);
 function commSample(name) {
   let cpuTicks = 0;
   let rss = 0;
-  let wakeups = 0;
   let n = 0;
   const perPid = new Map();
   for (const d of fs.readdirSync('/proc')) {
@@ -193,10 +192,9 @@ function commSample(name) {
     perPid.set(d, s);
     cpuTicks += s.cpuTicks;
     rss += s.rss;
-    wakeups += s.wakeups;
     n++;
   }
-  return { cpuTicks, rss, wakeups, n, perPid };
+  return { cpuTicks, rss, n, perPid };
 }
 function sampleAll() {
   const t = performance.now();

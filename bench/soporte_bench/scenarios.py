@@ -187,16 +187,15 @@ def cpu_at_rate(target: Target, scale: Scale, out: Path, *, rate: int) -> dict[s
     each point of (j)'s replica-scaling curve."""
     run = fixed_rate(target, scale, out, rate=rate)
     result = run["result"]
+    procs = {name: sample for name, sample in (result.get("procs") or {}).items() if sample}
     return {
         "replicas": target.replicas,
         "rate": rate,
         "cpu_us_per_message": cpu_us_per_message(run),
         "p99_ms": (result.get("latency_ms") or {}).get("p99"),
         "passed": not run.get("pass_reasons_failed"),
-        "cpu_pct": {k: v.get("cpu_pct") for k, v in (result.get("procs") or {}).items()},
-        "wakeups_per_s": {
-            k: v.get("wakeups_per_s") for k, v in (result.get("procs") or {}).items() if v
-        },
+        "cpu_pct": {name: sample.get("cpu_pct") for name, sample in procs.items()},
+        "wakeups_per_s": {name: sample.get("wakeups_per_s") for name, sample in procs.items()},
     }
 
 
