@@ -11,7 +11,9 @@ a call adds after its named ARGV (a stream entry's field/value pairs) come from
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
+from operator import attrgetter
 from typing import Any, Final, get_type_hints
 
 from redis.asyncio import Redis
@@ -38,35 +40,18 @@ PART: Final = {_ROLE: "part"}
 @dataclass(frozen=True)
 class ScriptCall:
     def keys(self) -> list[str]:
-        return [str(value) for value in self._values("KEYS")]
+        return [str(value) for value in _getter(type(self), "KEYS")(self)]
 
     def args(self) -> list[ScriptArg]:
-        return [*self._values("ARGV"), *self.trailing_args()]
+        return [*_getter(type(self), "ARGV")(self), *self.trailing_args()]
 
     def trailing_args(self) -> list[ScriptArg]:
         return []
 
-    def _values(self, table: str) -> list[ScriptArg]:
-        out: list[ScriptArg] = []
-        for name, role in _layout(type(self)):
-            if role == "part":
-                out += getattr(self, name)._values(table)
-            elif role == table:
-                out.append(getattr(self, name))
-        return out
-
     @classmethod
     def names(cls, table: str) -> list[str]:
         """The Lua names bound to KEYS or ARGV, in position order."""
-        hints = get_type_hints(cls)
-        out: list[str] = []
-        for f in fields(cls):
-            role = f.metadata.get(_ROLE)
-            if role == "part":
-                out += hints[f.name].names(table)
-            elif role == table:
-                out.append(f.name)
-        return out
+        return [path.rpartition(".")[2] for path in _paths(cls, table)]
 
     @classmethod
     def bindings(cls) -> str:
@@ -83,16 +68,40 @@ class ScriptCall:
         return len(cls.names("ARGV")) + 1
 
 
-_LAYOUTS: dict[type[ScriptCall], tuple[tuple[str, str | None], ...]] = {}
+def _paths(call: type[ScriptCall], table: str) -> list[str]:
+    """The attribute path of each value sent in KEYS or ARGV, in position order: a PART's
+    fields as `part.field`."""
+    hints = get_type_hints(call)
+    out: list[str] = []
+    for f in fields(call):
+        role = f.metadata.get(_ROLE)
+        if role == "part":
+            out += [f"{f.name}.{path}" for path in _paths(hints[f.name], table)]
+        elif role == table:
+            out.append(f.name)
+    return out
 
 
-def _layout(call: type[ScriptCall]) -> tuple[tuple[str, str | None], ...]:
-    """Each field's name and role, in order: read once per class, not on every call (a
-    call is made for every message)."""
-    layout = _LAYOUTS.get(call)
-    if layout is None:
-        layout = _LAYOUTS[call] = tuple((f.name, f.metadata.get(_ROLE)) for f in fields(call))
-    return layout
+_GETTERS: dict[tuple[type[ScriptCall], str], Callable[[ScriptCall], tuple[Any, ...]]] = {}
+
+
+def _getter(call: type[ScriptCall], table: str) -> Callable[[ScriptCall], tuple[Any, ...]]:
+    """A call's KEYS or ARGV values, read by one `attrgetter` built once per class: a call
+    is made for every message, and walking the fields each time was a measurable share of
+    an accept's Python (docs/performance.md)."""
+    getter = _GETTERS.get((call, table))
+    if getter is None:
+        getter = _GETTERS[call, table] = _build_getter(_paths(call, table))
+    return getter
+
+
+def _build_getter(paths: list[str]) -> Callable[[ScriptCall], tuple[Any, ...]]:
+    if len(paths) > 1:
+        return attrgetter(*paths)
+    if paths:
+        get_one = attrgetter(paths[0])
+        return lambda value: (get_one(value),)
+    return lambda _: ()
 
 
 class BatchedScript:
