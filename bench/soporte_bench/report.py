@@ -110,8 +110,8 @@ def scaling_table(results: dict[str, Any]) -> list[str]:
         f"Each count measured {rounds} time{'s' if rounds > 1 else ''}, a round at a time; "
         "a figure is the median of its rounds. Wake-ups: how often a second the event "
         "loops of the scaled tier (Soporte's realtime replicas, the peer's node processes) "
-        "were woken, summed: what a process's CPU per message follows when each wake-up "
-        "serves few messages (docs/performance.md).",
+        "were woken, summed. More processes handling each message means more wake-ups, "
+        "but fewer wake-ups alone did not lower the CPU (docs/performance.md).",
         "",
         "| replicas | Soporte | vs fewest (each round) | p99 | wake-ups/s: Soporte / peer | "
         "peer (node processes) | Soporte / peer |",
