@@ -162,8 +162,9 @@ function procSample(pid) {
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const m = /VmRSS:\s+(\d+) kB/.exec(status);
     // Soporte: the main thread's voluntary context switches, each a wake-up of its event
-    // loop (it slept in epoll and something woke it): what a process's CPU follows when it
-    // handles few messages per wake-up.
+    // loop (it slept in epoll and something woke it). They go with the number of processes
+    // that handle each message; fewer of them alone did not lower the CPU
+    // (docs/performance.md).
     const w = /voluntary_ctxt_switches:\s+(\d+)/.exec(status);
     return { cpuTicks, rss: m ? Number(m[1]) * 1024 : 0, wakeups: w ? Number(w[1]) : 0 };
   } catch {

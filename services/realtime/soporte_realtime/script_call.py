@@ -96,6 +96,7 @@ def _getter(call: type[ScriptCall], table: str) -> Callable[[ScriptCall], tuple[
 
 
 def _build_getter(paths: list[str]) -> Callable[[ScriptCall], tuple[Any, ...]]:
+    # attrgetter of one name returns the value, not a 1-tuple; of none, it cannot be built.
     if len(paths) > 1:
         return attrgetter(*paths)
     if paths:
