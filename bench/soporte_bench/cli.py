@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import shlex
 import sys
 import time
@@ -208,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     results["meta"] = results.get("meta") or {
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "cpus": os.cpu_count(),
+        # The services' interpreter is this one (the same environment): its build moves
+        # the figures (docs/performance.md, "The interpreter's build").
+        "python": f"{platform.python_version()} ({os.path.realpath(sys.executable)})",
         "smoke": args.smoke,
         "command": "soporte-bench " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
         "scale": scale.__dict__,

@@ -31,7 +31,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"# Benchmark — {meta['date']}",
         "",
         f"Machine: {meta['cpus']} cores, everything on one host (harness, servers, Redis, "
-        f"Postgres, Traefik). Mode: {mode}. "
+        f"Postgres, Traefik). Python: {meta.get('python', 'not recorded')}. Mode: {mode}. "
         f"Command: `{meta['command']}`. Compare ratios from one run only.",
         "",
         "| measure | Soporte | peer (Node) | Soporte / peer | target | met |",

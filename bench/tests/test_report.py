@@ -24,7 +24,13 @@ def _step(label: str, rate: int, *, fail: list[str], p50: float, p99: float) -> 
 
 def _results(*, soporte_max: int, peer_max: int) -> dict[str, Any]:
     return {
-        "meta": {"date": "2026-11-29 03:28", "cpus": 2, "smoke": False, "command": "test"},
+        "meta": {
+            "date": "2026-11-29 03:28",
+            "cpus": 2,
+            "python": "3.11.2 (/usr/bin/python3.11)",
+            "smoke": False,
+            "command": "test",
+        },
         "soporte": {
             "findmax": {
                 "max_sustained_rate": soporte_max,
@@ -52,6 +58,12 @@ def test_each_find_max_step_shows_its_latencies_and_why_it_failed() -> None:
         "| step | 1500 | no; p99 65.648ms >= 50 | 3.016 | 65.648 | realtime-1 35.0, redis 18.1 |"
     )
     assert "None" not in "\n".join(steps)
+
+
+def test_the_summary_names_the_interpreter_the_services_ran_on() -> None:
+    summary = markdown(_results(soporte_max=1000, peer_max=1519))
+
+    assert "Python: 3.11.2 (/usr/bin/python3.11)." in summary
 
 
 def test_the_sustained_rate_is_compared_with_the_peer_s() -> None:
