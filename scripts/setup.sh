@@ -15,8 +15,8 @@ fi
 step "Python 3.11 for the services: an optimised build"
 # The services run on a CPython built with profile-guided and link-time optimisation, as
 # the containers' python:3.11-slim is. A plain source build (pyenv's default, for one) is
-# not: on it a replica that wakes for a message now and then spends up to a third more CPU
-# on it (docs/performance.md, "The interpreter's build"). Debian's python3.11 is optimised;
+# not: on it replicas that wake for a few messages at a time spend up to a third more CPU
+# on them (docs/performance.md, "The interpreter's build"). Debian's python3.11 is optimised;
 # elsewhere point SOPORTE_PYTHON at such a build.
 PYTHON="${SOPORTE_PYTHON:-/usr/bin/python3.11}"
 if [ ! -x "$PYTHON" ] && [ -z "${SOPORTE_PYTHON:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
