@@ -18,18 +18,19 @@ step "Python 3.11 for the services: an optimised build"
 # not: on it replicas that wake for a few messages at a time spend up to a third more CPU
 # on them (docs/performance.md, "The interpreter's build"). Debian's python3.11 is optimised;
 # elsewhere point SOPORTE_PYTHON at such a build.
-PYTHON="${SOPORTE_PYTHON:-/usr/bin/python3.11}"
-if [ ! -x "$PYTHON" ] && [ -z "${SOPORTE_PYTHON:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3.11 >/dev/null
-fi
-if [ -x "$PYTHON" ]; then
-  echo "using $PYTHON ($("$PYTHON" -c 'import platform; print(platform.python_version())'))"
+DEBIAN_PYTHON=/usr/bin/python3.11
+if [ -n "${SOPORTE_PYTHON:-}" ]; then
+  PYTHON="$SOPORTE_PYTHON"  # a path, a name on PATH or a version: uv's --python takes each
+elif [ -x "$DEBIAN_PYTHON" ] || { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+    && apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+       apt-get install -y -qq --no-install-recommends python3.11 >/dev/null; }; then
+  PYTHON="$DEBIAN_PYTHON"
 else
-  echo "no $PYTHON: using the Python 3.11 uv finds, which may be an unoptimised build" >&2
+  echo "no $DEBIAN_PYTHON: using the Python 3.11 uv finds, which may be an unoptimised build" >&2
   echo "(install your distribution's python3.11, or set SOPORTE_PYTHON to an optimised one)" >&2
   PYTHON=3.11
 fi
+echo "using $PYTHON"
 
 step "Python dependencies and the Valkey, Postgres and Traefik binaries (uv.lock)"
 # Bytecode compiled now, not by the first start of every service (on a busy machine that
