@@ -5,6 +5,14 @@ cd "$(dirname "$0")/.."
 
 UV_VERSION=0.13.8
 step() { printf '\n▸ %s\n' "$*"; }
+# Debian packages, as root; the package index refreshed once per setup.
+apt_install() {
+  if [ -z "${APT_UPDATED:-}" ]; then
+    apt-get update -qq || return
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
 
 step "uv ${UV_VERSION} (Python package manager) in .tools/"
 if [ ! -x .tools/bin/uv ] || [ "$(.tools/bin/uv --version | cut -d' ' -f2)" != "$UV_VERSION" ]; then
@@ -21,9 +29,8 @@ step "Python 3.11 for the services: an optimised build"
 DEBIAN_PYTHON=/usr/bin/python3.11
 if [ -n "${SOPORTE_PYTHON:-}" ]; then
   PYTHON="$SOPORTE_PYTHON"  # a path, a name on PATH or a version: uv's --python takes each
-elif [ -x "$DEBIAN_PYTHON" ] || { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null \
-    && apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-       apt-get install -y -qq --no-install-recommends python3.11 >/dev/null; }; then
+elif [ -x "$DEBIAN_PYTHON" ] \
+    || { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt_install python3.11; }; then
   PYTHON="$DEBIAN_PYTHON"
 else
   echo "no $DEBIAN_PYTHON: using the Python 3.11 uv finds, which may be an unoptimised build" >&2
@@ -49,8 +56,7 @@ step "Chromium for the browser tests (Debian package)"
 if [ -x /usr/bin/chromium ]; then
   echo "already installed: $(/usr/bin/chromium --version 2>/dev/null || echo chromium)"
 elif [ "$(id -u)" = 0 ]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+  apt_install chromium fonts-dejavu-core
   echo "installed: $(/usr/bin/chromium --version)"
 else
   echo "Chromium is missing: run 'sudo apt-get install chromium' (needed by the browser tests only)" >&2
