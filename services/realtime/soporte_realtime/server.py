@@ -155,15 +155,17 @@ class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
-        """A client's message goes straight to Socket.IO's handler: engine.io's generic
-        dispatch checks the handler's kind and builds a closure for every frame."""
         if event != "message" or kwargs.get("run_async"):
             return await super()._trigger_event(event, *args, **kwargs)
+        return await self.receive_message(*args)
+
+    async def receive_message(self, sid: str, data: str | bytes) -> None:
+        """A client's message, straight to Socket.IO's handler: engine.io's generic
+        dispatch checks the handler's kind and builds a closure for every frame."""
         try:
-            return await self.handlers["message"](*args)
+            await self.handlers["message"](sid, data)
         except Exception:
             self.logger.exception("message handler error")  # as engine.io's own dispatch
-            return None
 
     def create_queue(self, *args: Any, **kwargs: Any) -> Outbox:
         return Outbox(*args, **kwargs)

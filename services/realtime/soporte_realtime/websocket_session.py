@@ -4,55 +4,110 @@ loop, without a task and a `wait_for` per frame.
 engine.io reads each frame by starting a task and awaiting it under `wait_for`, and its
 writer waits for each batch of outgoing packets the same way: a task, a timer and their
 callbacks for every message a client sends and for every batch it is sent, on a path
-every message takes (docs/performance.md). Here the reader awaits the frame under one
-`asyncio.timeout`, the writer waits only when its queue is empty (and with no timer: the
-reader ends a silent session; meanwhile the replica may write frames itself, `ws.idle`),
-and a packet that comes with its frame built (an emit's, the same bytes for all its
-recipients) is written as it is. What a session does is engine.io's: the same packets,
-the same limits (a silent client is closed after `ping_interval + ping_timeout`, an
-oversized frame ends the session), the same ending.
+every message takes (docs/performance.md). Here the reader awaits frames under one
+timeout for the whole session (`SilenceWatch`), hands a message to the server's handler
+without building engine.io's packet, the writer waits only when its queue is empty (and
+with no timer: the reader ends a silent session; meanwhile the replica may write frames
+itself, `ws.idle`), and a packet that comes with its frame built (an emit's, the same
+bytes for all its recipients) is written as it is. What a session does is engine.io's:
+the same packets, the same limits (a silent client is closed after `ping_interval +
+ping_timeout`, an oversized frame ends the session), the same ending.
 A session upgraded from long-polling keeps engine.io's own loop (server.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Final
 
 from engineio import exceptions
 from engineio import packet as eio_packet
+
+MESSAGE_FRAME: Final = "4"  # engine.io's MESSAGE packet type, as a text frame starts
 
 
 async def run_session(socket: Any, ws: Any) -> None:
     """Serve engine.io socket `socket` on WebSocket `ws` until either side ends it."""
     server = socket.server
-    silence_limit = server.ping_interval + server.ping_timeout
     socket.connected = True
     socket.upgraded = True
     writer = asyncio.ensure_future(write_queued(socket, ws))
     try:
-        while True:
+        async with asyncio.timeout(None) as deadline:
+            silence = SilenceWatch(deadline, server.ping_interval + server.ping_timeout)
             try:
-                async with asyncio.timeout(silence_limit):
-                    data = await ws.wait()
-            except Exception:  # silent too long, a close frame, a broken connection
-                break
-            if data is None:  # closed by the client
-                break
-            if len(data) > server.max_http_buffer_size:
-                break  # engine.io's reader raises, which ends the session the same way
-            try:
-                await socket.receive(eio_packet.Packet(encoded_packet=data))
-            except exceptions.UnknownPacketError:
-                pass
-            except exceptions.SocketIsClosedError:
-                break
-            except Exception:  # as engine.io: logged, and the session goes on
-                server.logger.exception("Unknown receive error")
+                await read_frames(socket, ws, silence)
+            finally:
+                silence.stop()
+    except TimeoutError:  # silent too long
+        pass
     finally:
         await socket.queue.put(None)  # the writer's signal to end
         await writer
         await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
+
+
+async def read_frames(socket: Any, ws: Any, silence: SilenceWatch) -> None:
+    """Hand the socket its client's frames until the client closes or breaks the
+    connection or sends what ends the session; a message goes straight to the server's
+    handler (`EngineServer.receive_message`): engine.io's packet object, and the exception
+    its decoding raises and catches for every Socket.IO packet, cost more than the
+    dispatch."""
+    server = socket.server
+    while True:
+        silence.begin_wait()
+        try:
+            data = await ws.wait()
+        except Exception:  # a close frame, a broken connection
+            return
+        finally:
+            silence.waiting = False
+        if data is None:  # closed by the client
+            return
+        if len(data) > server.max_http_buffer_size:
+            return  # engine.io's reader raises, which ends the session the same way
+        if type(data) is str and data[:1] == MESSAGE_FRAME:
+            await server.receive_message(socket.sid, data[1:])
+            continue
+        try:
+            await socket.receive(eio_packet.Packet(encoded_packet=data))
+        except exceptions.UnknownPacketError:
+            pass
+        except exceptions.SocketIsClosedError:
+            return
+        except Exception:  # as engine.io: logged, and the session goes on
+            server.logger.exception("Unknown receive error")
+
+
+class SilenceWatch:
+    """Ends a session whose client sends nothing for `limit` seconds while the session
+    waits for it, as a timeout around each read would, with one timer per `limit` instead
+    of one started and cancelled for every frame: a read notes when it began
+    (`begin_wait`), and the timer, when it fires, expires `deadline` or waits again for
+    what is left of the limit."""
+
+    def __init__(self, deadline: asyncio.Timeout, limit: float) -> None:
+        self._deadline = deadline
+        self._limit = limit
+        self._loop = asyncio.get_running_loop()
+        self.waiting = False
+        self._since = self._loop.time()
+        self._timer = self._loop.call_at(self._since + limit, self._check)
+
+    def begin_wait(self) -> None:
+        self._since = self._loop.time()
+        self.waiting = True
+
+    def _check(self) -> None:
+        now = self._loop.time()
+        if self.waiting and now - self._since >= self._limit:
+            self._deadline.reschedule(now)
+        else:
+            since = self._since if self.waiting else now
+            self._timer = self._loop.call_at(since + self._limit, self._check)
+
+    def stop(self) -> None:
+        self._timer.cancel()
 
 
 async def write_queued(socket: Any, ws: Any) -> None:

@@ -4,6 +4,7 @@ that do not read, input the JSON decoder used to drop, and the errors of its HTT
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -82,6 +83,37 @@ async def test_a_session_that_leaves_the_namespace_must_join_again(
     async with raw_socket(url, await account(redis, "ana")) as ws:
         await ws.send_str("41")  # leaves the namespace, keeps the engine.io session
         await asyncio.wait_for(closed_by_server(ws), 10)
+
+
+async def test_a_websocket_client_that_stops_answering_pings_is_closed(
+    start_replica: StartReplica, redis: Redis
+) -> None:
+    """Silence ends a session after `ping_interval + ping_timeout` (2 s here) whatever it
+    sent before; a client that answers the pings keeps its session however long it runs."""
+    url = await start_replica(ping_interval_seconds=1, ping_timeout_seconds=1)
+
+    async def answer_pings(ws: aiohttp.ClientWebSocketResponse, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                while True:
+                    if await ws.receive_str() == "2":
+                        await ws.send_str("3")
+
+    async def ended(ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Read, answering nothing, until the server ends the session."""
+        while (await ws.receive()).type == aiohttp.WSMsgType.TEXT:
+            pass
+
+    async with (
+        raw_socket(url, await account(redis, "ana")) as silent,
+        raw_socket(url, await account(redis, "bea")) as alive,
+    ):
+        await silent.send_str('42["mensaje_privado",{"para":"admin","mensaje":"y me callo"}]')
+        await asyncio.gather(asyncio.wait_for(ended(silent), 10), answer_pings(alive, 5))
+        await alive.send_str('421["mensaje_privado",{"para":"admin","mensaje":"sigo aquí"}]')
+        while (frame := await asyncio.wait_for(alive.receive_str(), 10)) == "2":
+            await alive.send_str("3")
+        assert frame.startswith('431[{"ok":true')
 
 
 @pytest.mark.parametrize(
