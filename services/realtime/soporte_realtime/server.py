@@ -161,7 +161,9 @@ class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
 
     async def receive_message(self, sid: str, data: str | bytes) -> None:
         """A client's message, straight to Socket.IO's handler: engine.io's generic
-        dispatch checks the handler's kind and builds a closure for every frame."""
+        dispatch checks the handler's kind and builds a closure for every frame. Awaited
+        here, as engine.io does when python-socketio drives it (its `async_handlers` off:
+        one client's events in order)."""
         try:
             await self.handlers["message"](sid, data)
         except Exception:
