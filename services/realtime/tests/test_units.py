@@ -41,7 +41,7 @@ from soporte_realtime.routing import (
 )
 from soporte_realtime.server import EngineServer, FramedPacket, Outbox
 from soporte_realtime.signals import TypingLimiter, parse_typing
-from soporte_realtime.websocket_session import write_queued
+from soporte_realtime.websocket_session import SilenceWatch, write_queued
 
 
 def claims(user: str, rol: str) -> Claims:
@@ -249,6 +249,36 @@ class RecordingTransport(asyncio.Transport):
 
     def is_closing(self) -> bool:
         return self.closing
+
+
+async def test_silence_ends_a_session_only_while_it_waits_for_its_client() -> None:
+    """A handler busy past the limit is not silence (as with a timeout around each read);
+    a wait as long as the limit is, however long the session ran before."""
+    limit = 0.05
+    phase = "reading"
+
+    async def session() -> str:
+        nonlocal phase
+        try:
+            async with asyncio.timeout(None) as deadline:
+                silence = SilenceWatch(deadline, limit)
+                try:
+                    for _ in range(4):  # frames now and then, each well within the limit
+                        silence.begin_wait()
+                        await asyncio.sleep(limit / 4)
+                        silence.waiting = False
+                    phase = "handling"  # a handler's work, four times the limit
+                    await asyncio.sleep(limit * 4)
+                    phase = "silent"
+                    silence.begin_wait()
+                    await asyncio.Event().wait()
+                finally:
+                    silence.stop()
+        except TimeoutError:
+            return phase
+        return "never ended"
+
+    assert await asyncio.wait_for(session(), 5) == "silent"
 
 
 async def test_frames_written_within_the_linger_go_out_in_order_as_one_write() -> None:
