@@ -105,7 +105,9 @@ class RedisPipe(asyncio.Protocol):
         self._sent: deque[_Call] = deque()
         self._flush_scheduled = False
         self._watchdog: asyncio.TimerHandle | None = None
-        self._answered_at = 0.0  # when the oldest call sent had its clock started
+        # When the calls awaiting replies last heard from Redis: its last reply, or the
+        # send that found none awaited. The watchdog measures the silence from there.
+        self._answered_at = 0.0
         self._failure: RedisError | None = None  # why the connection is being closed
 
     def register(self, script: str) -> str:
