@@ -3,11 +3,10 @@ message, the agents' workflow changes): a measured optimisation (docs/performanc
 
 Calls made in one event-loop turn go out in one write; replies come back in order and
 resolve each call's future as they are parsed (hiredis), with no connection checkout,
-task or timer per call (one watchdog for the connection, which a reply does not re-arm:
-it reads the time of the last reply when it fires). The connection opens on first use
-and again after it is lost; its first commands are the credentials, the database and
-SCRIPT LOAD of every script, so a restarted (empty) Redis knows the scripts before the
-first call on the new connection.
+task or timer per call (one watchdog for the connection, quiet_timer.py, which a reply
+does not re-arm). The connection opens on first use and again after it is lost; its
+first commands are the credentials, the database and SCRIPT LOAD of every script, so a
+restarted (empty) Redis knows the scripts before the first call on the new connection.
 
 Failures, as the callers of redis-py see them (RedisError): a lost connection fails the
 calls sent on it with ConnectionError, a Redis that answers nothing for `socket_timeout`
@@ -34,6 +33,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from soporte_common.logging import get_logger
 from soporte_common.redis_client import pack
+from soporte_realtime.quiet_timer import QuietTimer
 
 log = get_logger(__name__)
 
@@ -104,10 +104,9 @@ class RedisPipe(asyncio.Protocol):
         self._unsent: list[_Call] = []
         self._sent: deque[_Call] = deque()
         self._flush_scheduled = False
-        self._watchdog: asyncio.TimerHandle | None = None
-        # When the calls awaiting replies last heard from Redis: its last reply, or the
-        # send that found none awaited. The watchdog measures the silence from there.
-        self._answered_at = 0.0
+        # The connection's silence while calls await replies: from the send that found
+        # none awaited, again from each reply.
+        self._watchdog = QuietTimer(self._timeout, self._stalled)
         self._failure: RedisError | None = None  # why the connection is being closed
 
     def register(self, script: str) -> str:
@@ -153,11 +152,9 @@ class RedisPipe(asyncio.Protocol):
             self._unsent[:0] = calls
             return
         self._transport.write(b"".join(call.packed for call in calls))
-        if not self._sent:  # nothing was awaited: the clock starts now
-            self._answered_at = asyncio.get_running_loop().time()
+        if not self._sent:
+            self._watchdog.start()
         self._sent.extend(calls)
-        if self._watchdog is None:
-            self._arm_watchdog(self._answered_at)
 
     async def _connect(self) -> None:
         loop = asyncio.get_running_loop()
@@ -190,15 +187,14 @@ class RedisPipe(asyncio.Protocol):
                 self._close(RedisConnectionError("a Redis reply nobody asked for"))
                 return
             self._answer(self._sent.popleft(), reply)
-        # A reply came: the clock starts again. The watchdog reads it when it fires, so a
-        # reply costs no timer cancelled and started.
-        self._answered_at = asyncio.get_running_loop().time()
+        if self._sent:  # a reply came: the clock starts again
+            self._watchdog.start()
+        else:
+            self._watchdog.stop()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-            self._watchdog = None
+        self._watchdog.cancel()
         error = self._failure or RedisConnectionError(f"Redis connection lost: {exc}")
         sent, self._sent = list(self._sent), deque()
         _fail(sent, error)
@@ -230,20 +226,8 @@ class RedisPipe(asyncio.Protocol):
         else:
             call.future.set_result(reply)
 
-    def _arm_watchdog(self, since: float) -> None:
-        loop = asyncio.get_running_loop()
-        self._watchdog = loop.call_at(since + self._timeout, self._stalled)
-
     def _stalled(self) -> None:
-        """Close a connection on which calls waited `timeout` with no reply; otherwise
-        look again when the clock, started by the last reply, would run out."""
-        self._watchdog = None
-        if not self._sent:
-            return
-        if asyncio.get_running_loop().time() - self._answered_at >= self._timeout:
-            self._close(RedisTimeoutError(f"Redis did not answer within {self._timeout} s"))
-        else:
-            self._arm_watchdog(self._answered_at)
+        self._close(RedisTimeoutError(f"Redis did not answer within {self._timeout} s"))
 
     def _close(self, error: RedisError) -> None:
         self._failure = error

@@ -5,7 +5,7 @@ engine.io reads each frame by starting a task and awaiting it under `wait_for`, 
 writer waits for each batch of outgoing packets the same way: a task, a timer and their
 callbacks for every message a client sends and for every batch it is sent, on a path
 every message takes (docs/performance.md). Here the reader awaits frames under one
-timeout for the whole session (`SilenceWatch`), hands a message to the server's handler
+timeout for the whole session (quiet_timer.py), hands a message to the server's handler
 without building engine.io's packet, the writer waits only when its queue is empty (and
 with no timer: the reader ends a silent session; meanwhile the replica may write frames
 itself, `ws.idle`), and a packet that comes with its frame built (an emit's, the same
@@ -18,10 +18,13 @@ A session upgraded from long-polling keeps engine.io's own loop (server.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any, Final
 
 from engineio import exceptions
 from engineio import packet as eio_packet
+
+from soporte_realtime.quiet_timer import QuietTimer
 
 MESSAGE_FRAME: Final = "4"  # engine.io's MESSAGE packet type, as a text frame starts
 
@@ -33,35 +36,38 @@ async def run_session(socket: Any, ws: Any) -> None:
     socket.upgraded = True
     writer = asyncio.ensure_future(write_queued(socket, ws))
     try:
-        async with asyncio.timeout(None) as deadline:
-            silence = SilenceWatch(deadline, server.ping_interval + server.ping_timeout)
-            try:
-                await read_frames(socket, ws, silence)
-            finally:
-                silence.stop()
-    except TimeoutError:  # silent too long
-        pass
+        with contextlib.suppress(TimeoutError):  # silent too long
+            await read_frames(socket, ws, server.ping_interval + server.ping_timeout)
     finally:
         await socket.queue.put(None)  # the writer's signal to end
         await writer
         await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
 
 
-async def read_frames(socket: Any, ws: Any, silence: SilenceWatch) -> None:
-    """Hand the socket its client's frames until the client closes or breaks the
-    connection or sends what ends the session; a message goes straight to the server's
-    handler (`EngineServer.receive_message`): engine.io's packet object, and the exception
-    its decoding raises and catches for every Socket.IO packet, cost more than the
-    dispatch."""
+async def read_frames(socket: Any, ws: Any, silence_limit: float) -> None:
+    """Hand the socket its client's frames (`hand_over_frames`) until the session ends,
+    or raise TimeoutError once it has waited `silence_limit` seconds for a frame."""
+    loop = asyncio.get_running_loop()
+    async with asyncio.timeout(None) as deadline:
+        with QuietTimer(silence_limit, lambda: deadline.reschedule(loop.time())) as silence:
+            await hand_over_frames(socket, ws, silence)
+
+
+async def hand_over_frames(socket: Any, ws: Any, silence: QuietTimer) -> None:
+    """Until the client closes or breaks the connection or sends what ends the session;
+    silence counts while the session waits for a frame. A message goes straight to the
+    server's handler (`EngineServer.receive_message`): engine.io's packet object, and the
+    exception its decoding raises and catches for every Socket.IO packet, cost more than
+    the dispatch."""
     server = socket.server
     while True:
-        silence.begin_wait()
+        silence.start()
         try:
             data = await ws.wait()
         except Exception:  # a close frame, a broken connection
             return
         finally:
-            silence.waiting = False
+            silence.stop()
         if data is None:  # closed by the client
             return
         if len(data) > server.max_http_buffer_size:
@@ -77,37 +83,6 @@ async def read_frames(socket: Any, ws: Any, silence: SilenceWatch) -> None:
             return
         except Exception:  # as engine.io: logged, and the session goes on
             server.logger.exception("Unknown receive error")
-
-
-class SilenceWatch:
-    """Ends a session whose client sends nothing for `limit` seconds while the session
-    waits for it, as a timeout around each read would, with one timer per `limit` instead
-    of one started and cancelled for every frame: a read notes when it began
-    (`begin_wait`), and the timer, when it fires, expires `deadline` or waits again for
-    what is left of the limit."""
-
-    def __init__(self, deadline: asyncio.Timeout, limit: float) -> None:
-        self._deadline = deadline
-        self._limit = limit
-        self._loop = asyncio.get_running_loop()
-        self.waiting = False
-        self._since = self._loop.time()
-        self._timer = self._loop.call_at(self._since + limit, self._check)
-
-    def begin_wait(self) -> None:
-        self._since = self._loop.time()
-        self.waiting = True
-
-    def _check(self) -> None:
-        now = self._loop.time()
-        if self.waiting and now - self._since >= self._limit:
-            self._deadline.reschedule(now)
-        else:
-            since = self._since if self.waiting else now
-            self._timer = self._loop.call_at(since + self._limit, self._check)
-
-    def stop(self) -> None:
-        self._timer.cancel()
 
 
 async def write_queued(socket: Any, ws: Any) -> None:

@@ -31,6 +31,7 @@ from soporte_realtime.conversation_lua import (
 )
 from soporte_realtime.frames import CoalescingTransport, FrameFlusher, text_frame
 from soporte_realtime.handlers import HandshakeRefusedError, handshake_token
+from soporte_realtime.quiet_timer import QuietTimer
 from soporte_realtime.replica import OrjsonForSocketIO
 from soporte_realtime.routing import (
     conversation_of,
@@ -41,7 +42,7 @@ from soporte_realtime.routing import (
 )
 from soporte_realtime.server import EngineServer, FramedPacket, Outbox
 from soporte_realtime.signals import TypingLimiter, parse_typing
-from soporte_realtime.websocket_session import SilenceWatch, write_queued
+from soporte_realtime.websocket_session import write_queued
 
 
 def claims(user: str, rol: str) -> Claims:
@@ -259,21 +260,19 @@ async def test_silence_ends_a_session_only_while_it_waits_for_its_client() -> No
 
     async def session() -> str:
         nonlocal phase
+        loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(None) as deadline:
-                silence = SilenceWatch(deadline, limit)
-                try:
+                with QuietTimer(limit, lambda: deadline.reschedule(loop.time())) as silence:
                     for _ in range(4):  # frames now and then, each well within the limit
-                        silence.begin_wait()
+                        silence.start()
                         await asyncio.sleep(limit / 4)
-                        silence.waiting = False
+                        silence.stop()
                     phase = "handling"  # a handler's work, four times the limit
                     await asyncio.sleep(limit * 4)
                     phase = "silent"
-                    silence.begin_wait()
+                    silence.start()
                     await asyncio.Event().wait()
-                finally:
-                    silence.stop()
         except TimeoutError:
             return phase
         return "never ended"
